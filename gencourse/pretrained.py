@@ -1,0 +1,110 @@
+"""Pretrained checkpoints shipped inside the package.
+
+Each checkpoint is a pair of files in ``gencourse/checkpoints/``:
+
+- ``NAME.pt``: the model's ``state_dict`` (never a pickled model), loaded with
+  ``torch.load(..., weights_only=True)`` only after its checksum is verified;
+- ``NAME.json``: the sidecar, recording the model's configuration (the keyword arguments
+  that rebuild it), the training budget (steps, wall time, machine, profile), evaluation
+  metrics, and the sha256 of ``NAME.pt``.
+
+Together the ``.pt`` files stay under :data:`SIZE_BUDGET_BYTES`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+CHECKPOINT_DIR = Path(__file__).parent / "checkpoints"
+SIZE_BUDGET_BYTES = 40 * 1024 * 1024
+
+
+def sha256(path: str | os.PathLike[str]) -> str:
+    """The hex sha256 digest of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def available() -> list[str]:
+    """Names of the shipped checkpoints."""
+    return sorted(p.stem for p in CHECKPOINT_DIR.glob("*.json"))
+
+
+def read_sidecar(name: str, directory: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """The sidecar of checkpoint ``name``: ``config``, ``budget``, ``metrics``, ``sha256``."""
+    path = Path(directory or CHECKPOINT_DIR) / f"{name}.json"
+    if not path.exists():
+        raise FileNotFoundError(
+            f"no pretrained checkpoint named {name!r} in {path.parent}; available: {available()}"
+        )
+    return json.loads(path.read_text())
+
+
+def save_pretrained(
+    name: str,
+    model: nn.Module,
+    config: dict[str, Any],
+    budget: dict[str, Any],
+    metrics: dict[str, Any],
+    directory: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+) -> Path:
+    """Save ``model.state_dict()`` as ``NAME.pt`` with its sidecar ``NAME.json``; return the ``.pt`` path.
+
+    Refuses to replace an existing checkpoint unless ``overwrite=True``.
+    """
+    directory = Path(directory or CHECKPOINT_DIR)
+    directory.mkdir(parents=True, exist_ok=True)
+    weights, sidecar = directory / f"{name}.pt", directory / f"{name}.json"
+    if not overwrite and (weights.exists() or sidecar.exists()):
+        raise FileExistsError(f"checkpoint {name!r} exists in {directory}; pass overwrite=True to replace it")
+    state = {key: value.detach().cpu().contiguous() for key, value in model.state_dict().items()}
+    torch.save(state, weights)
+    record = {
+        "name": name,
+        "model": type(model).__name__,
+        "config": config,
+        "budget": budget,
+        "metrics": metrics,
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "torch_version": torch.__version__,
+        "sha256": sha256(weights),
+    }
+    sidecar.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return weights
+
+
+def load_pretrained(
+    name: str,
+    model: nn.Module,
+    directory: str | os.PathLike[str] | None = None,
+    map_location: str | torch.device = "cpu",
+) -> dict[str, Any]:
+    """Verify ``NAME.pt`` against its sidecar's sha256, load it into ``model``; return the sidecar.
+
+    Build the model from the sidecar first: ``model = Model(**read_sidecar(name)["config"])``.
+    """
+    directory = Path(directory or CHECKPOINT_DIR)
+    record = read_sidecar(name, directory)
+    weights = directory / f"{name}.pt"
+    if not weights.exists():
+        raise FileNotFoundError(f"checkpoint weights {weights} are missing (the sidecar {name}.json exists)")
+    actual = sha256(weights)
+    if actual != record["sha256"]:
+        raise RuntimeError(
+            f"checkpoint {weights} is corrupted or was changed: its sha256 is {actual}, "
+            f"the sidecar records {record['sha256']}. Reinstall the package (or restore the file)."
+        )
+    state = torch.load(weights, map_location=map_location, weights_only=True)
+    model.load_state_dict(state)
+    return record
