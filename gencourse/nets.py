@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from torch import nn
 
 
-def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, final_activation: nn.Module | None = None) -> nn.Sequential:
+def mlp(
+    sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, final_activation: nn.Module | None = None
+) -> nn.Sequential:
     """A multi-layer perceptron ``sizes[0] -> sizes[1] -> ... -> sizes[-1]`` with ``activation`` between layers.
 
     No activation follows the last layer unless ``final_activation`` is given: most outputs
@@ -16,7 +18,7 @@ def mlp(sizes: Sequence[int], activation: type[nn.Module] = nn.ReLU, final_activ
     if len(sizes) < 2:
         raise ValueError(f"an MLP needs at least an input and an output size, got {list(sizes)}")
     layers: list[nn.Module] = []
-    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+    for i, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
         layers.append(nn.Linear(n_in, n_out))
         if i < len(sizes) - 2:
             layers.append(activation())

@@ -124,10 +124,10 @@ def load_checkpoint(path: str | os.PathLike[str], parts: Mapping[str, Stateful],
     """Restore every part, the history and the generators from ``path``; return the step reached."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any failure to read means the same to the user
+    except Exception as error:  # any failure to read means the same to the user; the cause stays chained
         raise RuntimeError(
-            f"the training checkpoint {path} could not be read ({error.__class__.__name__}: {error}). "
-            "Move it away to start afresh, or pass another checkpoint path."
+            f"the training checkpoint {path} could not be read ({error.__class__.__name__}; the file is damaged "
+            "or is not a gencourse training checkpoint). Move it away to start afresh, or pass another path."
         ) from error
     saved_config = state.get("config", {})
     if config is not None and saved_config and dict(config) != saved_config:

@@ -1,0 +1,59 @@
+"""Pretrained checkpoints: sidecars, checksums, weights-only loading, the size budget."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+
+from gencourse import pretrained
+from gencourse.nets import mlp
+from gencourse.pretrained import CHECKPOINT_DIR, SIZE_BUDGET_BYTES, load_pretrained, read_sidecar, save_pretrained
+
+
+def test_round_trip(tmp_path):
+    model = mlp([3, 4, 2])
+    save_pretrained("tiny", model, config={"sizes": [3, 4, 2]}, budget={"steps": 1}, metrics={"loss": 0.5},
+                    directory=tmp_path)
+    record = read_sidecar("tiny", tmp_path)
+    assert record["config"] == {"sizes": [3, 4, 2]} and record["parameters"] == 3 * 4 + 4 + 4 * 2 + 2
+    copy = mlp(record["config"]["sizes"])
+    load_pretrained("tiny", copy, directory=tmp_path)
+    x = torch.randn(5, 3)
+    assert torch.equal(model(x), copy(x))
+
+
+def test_never_overwrites_silently(tmp_path):
+    model = mlp([2, 2])
+    save_pretrained("m", model, {}, {}, {}, directory=tmp_path)
+    with pytest.raises(FileExistsError, match="overwrite=True"):
+        save_pretrained("m", model, {}, {}, {}, directory=tmp_path)
+    save_pretrained("m", model, {}, {}, {}, directory=tmp_path, overwrite=True)
+
+
+def test_corrupted_file_is_refused(tmp_path):
+    save_pretrained("m", mlp([2, 2]), {}, {}, {}, directory=tmp_path)
+    weights = tmp_path / "m.pt"
+    data = bytearray(weights.read_bytes())
+    data[-10] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(RuntimeError, match="corrupted or was changed"):
+        load_pretrained("m", mlp([2, 2]), directory=tmp_path)
+
+
+def test_missing_checkpoint_lists_what_exists(tmp_path):
+    with pytest.raises(FileNotFoundError, match="no pretrained checkpoint named 'nope'"):
+        read_sidecar("nope", tmp_path)
+
+
+def test_shipped_checkpoints_verify_and_fit_the_budget():
+    total = 0
+    for name in pretrained.available():
+        record = read_sidecar(name)
+        weights = CHECKPOINT_DIR / f"{name}.pt"
+        assert pretrained.sha256(weights) == record["sha256"], name
+        assert {"config", "budget", "metrics"} <= set(record), name
+        total += weights.stat().st_size
+        json.dumps(record)  # plain JSON
+    assert total < SIZE_BUDGET_BYTES
