@@ -1,0 +1,97 @@
+r"""A deterministic auto-encoder: a non-linear generalisation of PCA.
+
+An encoder :math:`f_\phi: \mathbb{R}^D \to \mathbb{R}^d` and a decoder
+:math:`g_\theta: \mathbb{R}^d \to \mathbb{R}^D` are trained to make :math:`g_\theta(f_\phi(x))`
+close to :math:`x`. With a linear encoder and decoder and the squared error, the optimum
+spans the top-:math:`d` principal subspace (Baldi & Hornik, 1989); with deeper networks the
+code can follow a curved manifold (Hinton & Salakhutdinov, 2006).
+
+The reconstruction loss here is the binary cross-entropy between the decoder's logits and
+the (binarised) image, summed over pixels and averaged over the batch  (eq:ae-loss):
+
+.. math::
+
+    \mathcal{L}(\theta, \phi) = \frac1B \sum_{n=1}^{B} \sum_{i=1}^{D}
+    -\big[x_{ni} \log \sigma(\ell_{ni}) + (1 - x_{ni}) \log (1 - \sigma(\ell_{ni}))\big],
+    \qquad \ell_n = g_\theta(f_\phi(x_n)).
+
+Why cross-entropy rather than the squared error: on binarised MNIST it is the negative
+log-likelihood of a Bernoulli decoder :math:`p_\theta(x \mid z)`, the very term that chapter 3's
+VAE uses, so the two chapters' reconstruction numbers are in the same unit (nats per image).
+Summing over pixels (not averaging) keeps that unit.
+
+There is no ``sample``: a plain auto-encoder has no prior :math:`p(z)` over codes, so nothing
+says which codes to decode. Codes drawn from an arbitrary distribution land in regions the
+encoder never produced, and the decoder's output there is unconstrained. Chapter 3 fixes
+this by adding a prior and training the encoder as an approximate posterior (the VAE).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from gencourse.nets import mlp
+
+
+def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``-log p(x | logits)`` of independent Bernoulli pixels, summed over pixels  (eq:ae-loss).
+
+    Shapes: ``(B, D), (B, D) -> (B,)``.
+    """
+    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)  # (eq:ae-loss)
+
+
+class Autoencoder(nn.Module):
+    """An MLP auto-encoder ``D -> hidden -> code_dim -> reversed(hidden) -> D`` with Bernoulli logits out.
+
+    All configuration is keyword arguments with defaults, so ``Autoencoder(**config)`` rebuilds
+    a model from a checkpoint's sidecar. Images of shape ``(B, *image_shape)`` go in; codes are
+    ``(B, code_dim)``; the decoder returns logits of shape ``(B, D)``.
+    """
+
+    def __init__(self, image_shape: Sequence[int] = (1, 28, 28), hidden: Sequence[int] = (256, 128),
+                 code_dim: int = 2) -> None:
+        super().__init__()
+        self.image_shape = tuple(int(s) for s in image_shape)
+        self.hidden = tuple(int(h) for h in hidden)
+        self.code_dim = int(code_dim)
+        D = math.prod(self.image_shape)
+        self.encoder = mlp([D, *self.hidden, self.code_dim])
+        self.decoder = mlp([self.code_dim, *reversed(self.hidden), D])
+
+    @property
+    def config(self) -> dict[str, object]:
+        """The keyword arguments that rebuild this model (JSON-friendly)."""
+        return {"image_shape": list(self.image_shape), "hidden": list(self.hidden), "code_dim": self.code_dim}
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """The code ``z = f(x)``: ``(B, *image_shape) -> (B, code_dim)``."""
+        return self.encoder(x.flatten(1))
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """The decoder's logits ``g(z)``: ``(B, code_dim) -> (B, D)``; their ``sigmoid`` is an image in [0, 1]."""
+        return self.decoder(z)
+
+    def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
+        """``sigmoid(g(f(x)))`` reshaped to ``(B, *image_shape)``: the reconstruction as an image in [0, 1]."""
+        return torch.sigmoid(self.decode(self.encode(x))).view(-1, *self.image_shape)
+
+    def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """``{"loss": the batch mean of the per-image cross-entropy, "recon": the same, detached}``  (eq:ae-loss)."""
+        x = x.flatten(1)  # (B, D)
+        logits = self.decode(self.encode(x))  # (B, D)
+        loss = bernoulli_nll(logits, x).mean()  # (eq:ae-loss)
+        return {"loss": loss, "recon": loss.detach()}
+
+    def sample(self, n: int) -> torch.Tensor:
+        """Not defined: an auto-encoder has no prior over codes (see the module docstring and chapter 3)."""
+        raise NotImplementedError(
+            "a deterministic auto-encoder is not a generative model: it has no prior p(z), so there is no "
+            "distribution to draw codes from. Decode codes of your choice with decode(z), or use the VAE of "
+            "chapter 3, which adds the prior."
+        )
