@@ -217,6 +217,7 @@ async ([timeoutMs, mainSelector]) => {
   for (const img of imgs) {
     if (img.naturalWidth === 0) out.brokenImages.push(img.getAttribute('src') || img.outerHTML.slice(0, 120));
   }
+  await Promise.race([document.fonts.ready, new Promise(resolve => setTimeout(resolve, 5000))]);
   for (const a of document.querySelectorAll('a[href]')) {
     out.links.push([a.getAttribute('href'), a.href]);
   }
@@ -290,7 +291,9 @@ def crawl(site: Path, server: str) -> Crawl:
 
         def on_failed(request: Any) -> None:
             url = request.url
-            if urlsplit(url).netloc == origin:
+            # ERR_ABORTED is the browser cancelling a load, e.g. a font still in flight when the
+            # crawl moves on; a missing file is an HTTP 404 and is reported by on_response.
+            if urlsplit(url).netloc == origin and "ERR_ABORTED" not in str(request.failure):
                 report.bad_requests.append(f"{current_page}: request failed ({request.failure}) for {url}")
 
         page.on("response", on_response)
