@@ -31,7 +31,7 @@ def make_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2, pad_value: 
     n, c, h, w = x.shape
     ncol = min(nrow, n)
     nrows = -(-n // ncol)
-    grid = torch.full((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), pad_value)
+    grid = torch.full((c, nrows * (h + padding) + padding, ncol * (w + padding) + padding), float(pad_value))
     for i in range(n):
         r, q = divmod(i, ncol)
         top, left = padding + r * (h + padding), padding + q * (w + padding)

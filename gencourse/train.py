@@ -176,6 +176,7 @@ def train(
     bar = tqdm(range(start, steps), initial=start, total=steps, disable=not progress, leave=False)
     for k in bar:
         metrics = step(next(batches))
+        metrics = {key: value.detach() if torch.is_tensor(value) else value for key, value in metrics.items()}
         loss = float(metrics["loss"])
         if not math.isfinite(loss):
             where = f" The last checkpoint is {checkpoint}." if checkpoint is not None else ""

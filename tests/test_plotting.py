@@ -17,6 +17,9 @@ def test_make_grid_places_each_image():
     assert (grid[1:3, 1:4] == 0).all() and (grid[1:3, 5:8] == 1).all() and (grid[4:6, 5:8] == 4).all()
     assert (grid[4:6, 9:12] == -1).all()  # the sixth place stays empty
     assert make_grid(torch.rand(4, 3, 5, 5), nrow=2).shape == (2 + 2 * 7, 2 + 2 * 7, 3)
+    # an integer pad value must not turn the grid into integers
+    fractional = make_grid(torch.full((1, 1, 2, 2), 0.25), pad_value=1)
+    assert fractional.dtype.kind == "f" and fractional[2, 2] == 0.25
 
 
 def test_make_grid_rejects_other_shapes():
