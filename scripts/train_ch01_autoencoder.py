@@ -25,23 +25,12 @@ import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
-from gencourse.lvm import Autoencoder
+from gencourse.lvm import Autoencoder, reconstruction_nats
 from gencourse.pretrained import save_pretrained
 from gencourse.train import train
 
 NAME = "ch01_autoencoder"
 TEST_BINARIZATION_SEED = 0  # the notebook binarises the test set with the same seed to check the metric
-
-
-@torch.no_grad()
-def test_recon(model: Autoencoder, x_test: torch.Tensor, batch_size: int = 1000) -> float:
-    """Mean per-image Bernoulli cross-entropy (nats) on the test set, binarised with a fixed seed."""
-    x = binarize(x_test, generator=torch.Generator().manual_seed(TEST_BINARIZATION_SEED))
-    model.eval()
-    total = sum(float(model.loss(x[i : i + batch_size])["recon"]) * len(x[i : i + batch_size])
-                for i in range(0, len(x), batch_size))
-    model.train()
-    return total / len(x)
 
 
 def main() -> None:
@@ -86,7 +75,7 @@ def main() -> None:
     seconds = time.time() - start
 
     metrics = {
-        "test_recon_nats": test_recon(model, x_test),
+        "test_recon_nats": reconstruction_nats(model, x_test, seed=TEST_BINARIZATION_SEED),
         "test_binarization_seed": TEST_BINARIZATION_SEED,
         "final_train_recon_nats": sum(history["recon"][-10:]) / len(history["recon"][-10:]),
     }

@@ -35,6 +35,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from gencourse.data import binarize
 from gencourse.nets import mlp
 
 
@@ -95,3 +96,20 @@ class Autoencoder(nn.Module):
             "distribution to draw codes from. Decode codes of your choice with decode(z), or use the VAE of "
             "chapter 3, which adds the prior."
         )
+
+
+@torch.no_grad()
+def reconstruction_nats(model: Autoencoder, x: torch.Tensor, seed: int = 0, batch_size: int = 1000) -> float:
+    """Mean per-image cross-entropy (nats) of ``model`` on images ``x`` in [0, 1], binarised with ``seed``.
+
+    The binarisation is drawn on the CPU from a generator seeded with ``seed``, so the figure is
+    the same on every device: a shipped checkpoint's sidecar records it, and a test or a
+    notebook recomputes it exactly.
+    """
+    x_bin = binarize(x.cpu(), generator=torch.Generator().manual_seed(seed))
+    device = next(model.parameters()).device
+    was_training = model.training
+    model.eval()
+    total = sum(float(model.loss(b.to(device))["recon"]) * len(b) for b in x_bin.split(batch_size))
+    model.train(was_training)
+    return total / len(x_bin)
