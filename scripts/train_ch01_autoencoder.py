@@ -39,7 +39,7 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (the machine is shared)")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (one leaves a core free for other work)")
     parser.add_argument("--run-checkpoint", type=Path,
                         default=Path(tempfile.gettempdir()) / "gencourse" / f"{NAME}.ckpt")
     parser.add_argument("--overwrite", action="store_true", help="replace the shipped checkpoint")
