@@ -122,7 +122,8 @@ def server(site: Path) -> Iterator[str]:
 
 
 def _chromium() -> str:
-    for candidate in (os.environ.get("GENCOURSE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")):
+    names = ("chromium", "chromium-browser", "google-chrome")  # the last is what GitHub's runners ship
+    for candidate in (os.environ.get("GENCOURSE_CHROMIUM"), *(shutil.which(name) for name in names)):
         if candidate and Path(candidate).is_file():
             return candidate
     _fail_or_skip("Chromium is not installed (Debian/Ubuntu: apt-get install chromium)")
