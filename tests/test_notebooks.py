@@ -83,3 +83,17 @@ def test_outputs_are_complete_and_error_free(path):
 def test_has_figures(path):
     outputs = [o for c in code_cells(load(path)) for o in c.get("outputs", [])]
     assert any("image/png" in o.get("data", {}) for o in outputs), f"{path.name} shows no figure"
+
+
+def test_code_hash_follows_the_code_and_ignores_papermill_values():
+    cells = [
+        {"cell_type": "markdown", "source": "# title"},
+        {"cell_type": "code", "source": "PROFILE = None", "metadata": {"tags": ["parameters"]}},
+        {"cell_type": "code", "source": ["x = 1\n", "print(x)"], "metadata": {}},
+    ]
+    reference = code_hash(cells)
+    injected = {"cell_type": "code", "source": 'PROFILE = "smoke"', "metadata": {"tags": ["injected-parameters"]}}
+    assert code_hash([*cells[:2], injected, cells[2]]) == reference
+    assert code_hash([*cells[:2], {**cells[2], "source": "x = 2\nprint(x)"}]) != reference
+    assert code_hash([{**cells[0], "source": "# another title"}, *cells[1:]]) == reference  # prose is not code
+    assert code_hash([cells[0], cells[2], cells[1]]) != reference  # order matters
