@@ -68,4 +68,4 @@ lock: $(INSTALLED)
 	$(BIN)/python scripts/lock.py > $(CONSTRAINTS)
 
 clean:
-	rm -rf _build .pytest_cache .ruff_cache
+	rm -rf _build .pytest_cache .ruff_cache book/_static/mathjax
