@@ -291,3 +291,12 @@ def test_pretrained_autoencoder_reproduces_its_sidecar_metric() -> None:
     x_test, _ = load_mnist("test", download=False)
     recon = reconstruction_nats(model, x_test, seed=record["metrics"]["test_binarization_seed"])
     assert recon == pytest.approx(record["metrics"]["test_recon_nats"], rel=1e-4)
+
+
+def test_ppca_refuses_data_of_lower_rank_than_the_latent_dimension() -> None:
+    """With lambda_{d+1} = 0 the ML noise variance is 0 and the likelihood has no maximum."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(100, 2, generator=g, dtype=torch.float64) @ torch.randn(2, 6, generator=g, dtype=torch.float64)
+    PPCA(latent_dim=1).fit(x)  # rank 2 > 1: fine
+    with pytest.raises(ValueError, match="span only about 2 dimensions"):
+        PPCA(latent_dim=2).fit(x)

@@ -11,7 +11,7 @@ the (binarised) image, summed over pixels and averaged over the batch  (eq:ae-lo
 
 .. math::
 
-    \mathcal{L}(\theta, \phi) = \frac1B \sum_{n=1}^{B} \sum_{i=1}^{D}
+    \mathcal{L}_{\mathrm{AE}}(\theta, \phi) = \frac1B \sum_{n=1}^{B} \sum_{i=1}^{D}
     -\big[x_{ni} \log \sigma(\ell_{ni}) + (1 - x_{ni}) \log (1 - \sigma(\ell_{ni}))\big],
     \qquad \ell_n = g_\theta(f_\phi(x_n)).
 
@@ -39,12 +39,12 @@ from gencourse.data import binarize
 from gencourse.nets import mlp
 
 
-def bernoulli_nll(logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """``-log p(x | logits)`` of independent Bernoulli pixels, summed over pixels  (eq:ae-loss).
+def bernoulli_nll(x_logits: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """``-log p(x | x_logits)`` of independent Bernoulli pixels, summed over pixels  (eq:ae-loss).
 
     Shapes: ``(B, D), (B, D) -> (B,)``.
     """
-    return F.binary_cross_entropy_with_logits(logits, x, reduction="none").sum(1)  # (eq:ae-loss)
+    return F.binary_cross_entropy_with_logits(x_logits, x, reduction="none").sum(1)  # (eq:ae-loss)
 
 
 class Autoencoder(nn.Module):
@@ -85,8 +85,8 @@ class Autoencoder(nn.Module):
     def loss(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
         """``{"loss": the batch mean of the per-image cross-entropy, "recon": the same, detached}``  (eq:ae-loss)."""
         x = x.flatten(1)  # (B, D)
-        logits = self.decode(self.encode(x))  # (B, D)
-        loss = bernoulli_nll(logits, x).mean()  # (eq:ae-loss)
+        x_logits = self.decode(self.encode(x))  # (B, D)
+        loss = bernoulli_nll(x_logits, x).mean()  # (eq:ae-loss)
         return {"loss": loss, "recon": loss.detach()}
 
     def sample(self, n: int) -> torch.Tensor:

@@ -7,8 +7,9 @@ The model has a discrete latent variable :math:`z \in \{1, \dots, K\}`:
     p_\theta(z = k) = \pi_k, \qquad p_\theta(x \mid z = k) = \mathcal{N}(x; \mu_k, \Sigma_k), \qquad
     p_\theta(x) = \sum_k \pi_k \, \mathcal{N}(x; \mu_k, \Sigma_k).                  \quad (eq:gmm-marginal)
 
-EM (Dempster, Laird & Rubin, 1977) alternates two steps, each of which can only raise the
-log-likelihood (see the chapter's theorem):
+EM (Dempster, Laird & Rubin, 1977) alternates two steps, each of which raises a lower bound
+on the log-likelihood; together they never lower the log-likelihood itself (the chapter's
+theorem, for exact M-steps; see ``reg_covar`` below):
 
 - **E-step**: the responsibilities :math:`r_{nk} = p_\theta(z_n = k \mid x_n)`, which make the
   variational lower bound tight (eq:gmm-e-step);

@@ -17,7 +17,7 @@ Its maximum-likelihood parameters have a closed form in terms of the eigen-decom
     \mu_{ML} = \bar x, \qquad \sigma^2_{ML} = \frac{1}{D - d} \sum_{j > d} \lambda_j, \qquad
     W_{ML} = U_d (\Lambda_d - \sigma^2_{ML} I)^{1/2} R,                               \quad (eq:ppca-ml)
 
-for any rotation :math:`R`; this class takes :math:`R = I`, so the columns of ``W`` are the
+for any orthogonal :math:`R`; this class takes :math:`R = I`, so the columns of ``W`` are the
 principal directions scaled by :math:`\sqrt{\lambda_j - \sigma^2}` and are mutually orthogonal.
 The posterior over the code is Gaussian too:
 
@@ -79,6 +79,13 @@ class PPCA(nn.Module):
         lam, U = torch.linalg.eigh(S)  # ascending order
         lam, U = lam.flip(0).clamp_min(0), U.flip(1)  # decreasing; clamp round-off below 0
         sigma2 = lam[d:].mean()  # (eq:ppca-ml) the mean of the D - d discarded eigenvalues
+        tol = D * torch.finfo(lam.dtype).eps * lam[0]  # eigenvalues below this are round-off (as in matrix_rank)
+        if sigma2 <= tol:
+            rank = int((lam > tol).sum())
+            raise ValueError(
+                f"the data span only about {rank} dimensions, so with latent_dim={d} the noise variance sigma2 "
+                "would be 0 and the likelihood unbounded; choose latent_dim below that rank"
+            )
         W = U[:, :d] * (lam[:d] - sigma2).clamp_min(0).sqrt()  # (eq:ppca-ml) U_d (Lambda_d - sigma2 I)^(1/2), R = I
         self.mu, self.W, self.sigma2, self.eigenvalues = mu, W, sigma2, lam
         return self
