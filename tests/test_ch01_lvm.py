@@ -9,9 +9,8 @@ import pytest
 import torch
 from torch.distributions import MultivariateNormal
 
-from gencourse.data import Batches, sample_toy
+from gencourse.data import sample_toy
 from gencourse.lvm import PPCA, Autoencoder, GaussianMixture
-from gencourse.train import train
 
 DTYPE = torch.float64
 
@@ -215,24 +214,6 @@ def binary_images(n: int = 16) -> torch.Tensor:
     return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(0)).round()
 
 
-def test_autoencoder_loss_is_finite_and_has_the_api_keys() -> None:
-    model = small_autoencoder()
-    out = model.loss(binary_images())
-    assert set(out) >= {"loss", "recon"}
-    assert out["loss"].dim() == 0 and torch.isfinite(out["loss"])
-    assert not out["recon"].requires_grad
-    assert model.encode(binary_images()).shape == (16, 2)
-    assert model.reconstruct(binary_images()).shape == (16, 1, 8, 8)
-
-
-def test_autoencoder_every_parameter_gets_a_gradient() -> None:
-    model = small_autoencoder()
-    model.loss(binary_images())["loss"].backward()
-    for name, p in model.named_parameters():
-        assert p.grad is not None and torch.isfinite(p.grad).all(), name
-        assert p.grad.abs().sum() > 0, name
-
-
 def test_autoencoder_loss_is_bernoulli_nll_summed_over_pixels() -> None:
     model = small_autoencoder()
     x = binary_images()
@@ -241,40 +222,13 @@ def test_autoencoder_loss_is_bernoulli_nll_summed_over_pixels() -> None:
     torch.testing.assert_close(model.loss(x)["loss"], expected)
 
 
-def test_autoencoder_state_dict_round_trip(tmp_path) -> None:
+def test_autoencoder_shapes_and_no_sampler() -> None:
+    """The checks every model passes are in test_models.py; these are the auto-encoder's own."""
     model = small_autoencoder()
-    torch.save(model.state_dict(), tmp_path / "ae.pt")
-    rebuilt = Autoencoder(**model.config)
-    rebuilt.load_state_dict(torch.load(tmp_path / "ae.pt", weights_only=True))
-    x = binary_images()
-    torch.testing.assert_close(rebuilt.loss(x)["loss"], model.loss(x)["loss"], atol=0, rtol=0)
-
-
-def test_autoencoder_has_no_sampler() -> None:
+    assert model.encode(binary_images()).shape == (16, 2)
+    assert model.reconstruct(binary_images()).shape == (16, 1, 8, 8)
     with pytest.raises(NotImplementedError, match="prior"):
-        small_autoencoder().sample(4)
-
-
-@pytest.mark.slow
-def test_autoencoder_tiny_training_run_lowers_the_loss() -> None:
-    model = small_autoencoder()
-    optimizer = torch.optim.Adam(model.parameters(), lr=3e-3)
-    x = torch.rand(256, 1, 8, 8, generator=torch.Generator().manual_seed(1)).round()
-
-    def step(batch: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = model.loss(batch)
-        optimizer.zero_grad()
-        out["loss"].backward()
-        optimizer.step()
-        return {key: value.detach() for key, value in out.items()}
-
-    with torch.no_grad():
-        before = float(model.loss(x)["loss"])
-    history = train(step, Batches(x, batch_size=32, seed=0), steps=300, progress=False)
-    with torch.no_grad():
-        after = float(model.loss(x)["loss"])
-    assert after < before - 1.0, (before, after)
-    assert np.mean(history["loss"][-20:]) < np.mean(history["loss"][:20])
+        model.sample(4)
 
 
 @pytest.mark.slow
