@@ -11,6 +11,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 from matplotlib.axes import Axes
+from matplotlib.patches import Ellipse
 
 from gencourse.train import History
 
@@ -63,6 +64,26 @@ def scatter2d(points: torch.Tensor, ax: Axes | None = None, labels: torch.Tensor
     ax.set_aspect("equal")
     if title:
         ax.set_title(title)
+    return ax
+
+
+def gaussian_ellipses(ax: Axes, means: torch.Tensor, covariances: torch.Tensor, weights: torch.Tensor | None = None,
+                      n_std: Sequence[float] = (1, 2), color: str = "C3", **kwargs: object) -> Axes:
+    """Draw the ``n_std``-standard-deviation ellipses of 2-D Gaussians ``(K, 2), (K, 2, 2)``.
+
+    With ``weights`` (mixture weights, ``(K,)``), fainter lines mark lighter components.
+    """
+    means, covariances = means.detach().cpu().double(), covariances.detach().cpu().double()
+    if means.dim() == 1:
+        means, covariances = means.unsqueeze(0), covariances.unsqueeze(0)
+    strength = torch.ones(len(means)) if weights is None else weights.detach().cpu() / weights.max()
+    for mean, cov, w in zip(means, covariances, strength, strict=True):
+        lam, U = torch.linalg.eigh(cov)  # ascending eigenvalues, orthonormal eigenvectors (columns)
+        angle = float(torch.rad2deg(torch.atan2(U[1, 1], U[0, 1])))  # direction of the larger axis
+        for s in n_std:
+            width, height = (2 * s * lam.flip(0).sqrt()).tolist()  # full axes: 2 s sqrt(lambda)
+            ax.add_patch(Ellipse(mean.tolist(), width, height, angle=angle, fill=False, color=color,
+                                 alpha=0.25 + 0.75 * float(w), **kwargs))
     return ax
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from gencourse.data import DATA_ENV, Batches, binarize, data_root, load_mnist, sample_toy
+from gencourse.data import DATA_ENV, Batches, binarize, data_root, dequantize, load_mnist, sample_toy
 from gencourse.data.toy import TOY_DATASETS, grid_centers, ring_centers, sample_checkerboard, sample_ring
 
 
@@ -103,3 +103,12 @@ def test_checkerboard_only_dark_squares():
 def test_unknown_toy_name():
     with pytest.raises(ValueError, match="choose one of"):
         sample_toy("spiral", 10)
+
+
+def test_dequantize_stays_inside_the_grey_level_bin():
+    k = torch.arange(256, dtype=torch.float64).repeat(100)
+    y = dequantize(k / 255, generator=torch.Generator().manual_seed(0))
+    assert torch.equal(torch.floor(256 * y), k)  # k/255 -> [k/256, (k+1)/256)
+    assert abs((256 * y - k).mean().item() - 0.5) < 0.01  # uniform within the bin
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        dequantize(2 * k / 255 - 1)

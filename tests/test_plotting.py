@@ -6,7 +6,15 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from gencourse.plotting import density2d, grid_points, image_grid, make_grid, plot_history, scatter2d
+from gencourse.plotting import (
+    density2d,
+    gaussian_ellipses,
+    grid_points,
+    image_grid,
+    make_grid,
+    plot_history,
+    scatter2d,
+)
 from gencourse.train import History
 
 
@@ -49,3 +57,15 @@ def test_plots_draw():
     plt.close(fig)
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         scatter2d(torch.randn(5, 3))
+
+
+def test_gaussian_ellipses_have_the_covariance_axes():
+    fig, ax = plt.subplots()
+    rotation = torch.tensor([[0.0, -1.0], [1.0, 0.0]], dtype=torch.float64)  # 90 degrees
+    cov = torch.diag(torch.tensor([4.0, 1.0], dtype=torch.float64))
+    gaussian_ellipses(ax, torch.zeros(2, 2), torch.stack([cov, rotation @ cov @ rotation.T]), n_std=(1, 2))
+    first, second = ax.patches[0], ax.patches[1]
+    assert (first.width, first.height) == pytest.approx((4.0, 2.0)) and second.width == pytest.approx(8.0)
+    assert first.angle % 180 == pytest.approx(0.0, abs=1e-9)
+    assert ax.patches[2].angle % 180 == pytest.approx(90.0) and ax.patches[2].width == pytest.approx(4.0)
+    plt.close(fig)
