@@ -16,7 +16,8 @@ STAMP_KEY = "gencourse"
 SKIPPED_TAGS = {"injected-parameters"}  # papermill's cell holds run-time values, not code
 
 
-def _source(cell: Mapping[str, Any]) -> str:
+def cell_source(cell: Mapping[str, Any]) -> str:
+    """A cell's source as one string (nbformat stores it as a string or a list of lines)."""
     source = cell.get("source", "")
     return "".join(source) if isinstance(source, list) else source
 
@@ -24,7 +25,7 @@ def _source(cell: Mapping[str, Any]) -> str:
 def code_hash(cells: Sequence[Mapping[str, Any]]) -> str:
     """sha256 of the sources of the code cells, in order, ignoring papermill's injected cell."""
     sources = [
-        _source(cell)
+        cell_source(cell)
         for cell in cells
         if cell.get("cell_type") == "code" and not SKIPPED_TAGS & set(cell.get("metadata", {}).get("tags", []))
     ]

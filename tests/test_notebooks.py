@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from gencourse.notebook_stamp import cell_source as source
 from gencourse.notebook_stamp import code_hash, read_stamp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,11 +22,6 @@ IDS = [p.name for p in NOTEBOOKS]
 
 def load(path: Path) -> dict:
     return json.loads(path.read_text())
-
-
-def source(cell: dict) -> str:
-    s = cell.get("source", "")
-    return "".join(s) if isinstance(s, list) else s
 
 
 def code_cells(nb: dict) -> list[dict]:

@@ -137,8 +137,13 @@ class GaussianMixture(nn.Module):
         Computed as ``exp(log_joint - logsumexp(log_joint))``, so every row sums to 1 even
         where every density underflows.
         """
+        return self._posterior(x)[0]
+
+    def _posterior(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The responsibilities ``(N, K)`` and ``log p(x_n)`` ``(N,)`` from one evaluation of the densities."""
         log_joint = self.log_joint(x)  # (N, K)
-        return (log_joint - torch.logsumexp(log_joint, dim=1, keepdim=True)).exp()  # (eq:gmm-e-step)
+        log_px = torch.logsumexp(log_joint, dim=1, keepdim=True)  # (N, 1)  (eq:gmm-marginal)
+        return (log_joint - log_px).exp(), log_px.squeeze(1)  # (eq:gmm-e-step)
 
     @torch.no_grad()
     def m_step(self, x: torch.Tensor, resp: torch.Tensor) -> None:
@@ -169,12 +174,11 @@ class GaussianMixture(nn.Module):
         """
         history: list[float] = []
         for _ in range(n_iter):
-            log_joint = self.log_joint(x)
-            log_px = torch.logsumexp(log_joint, dim=1, keepdim=True)  # (N, 1)
+            resp, log_px = self._posterior(x)  # E-step; the log-likelihood comes with it
             history.append(float(log_px.mean()))
             if len(history) > 1 and abs(history[-1] - history[-2]) < tol:
                 return history
-            self.m_step(x, (log_joint - log_px).exp())  # E-step result fed straight into the M-step
+            self.m_step(x, resp)
         history.append(float(self.log_likelihood(x)))
         return history
 
