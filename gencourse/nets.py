@@ -25,3 +25,35 @@ def mlp(
     if final_activation is not None:
         layers.append(final_activation)
     return nn.Sequential(*layers)
+
+
+def conv_encoder(channels: Sequence[int] = (32, 64), in_channels: int = 1) -> nn.Sequential:
+    """Strided convolutions ``(B, C, H, W) -> (B, channels[-1] * H/2^L * W/2^L)``, each halving the side.
+
+    Each layer is a 4x4 convolution with stride 2 and padding 1 followed by ``ReLU``; the
+    output is flattened, ready for a linear head. ``H`` and ``W`` must be divisible by ``2^L``
+    (``L = len(channels)``): 28 -> 14 -> 7 for MNIST with two layers.
+    """
+    layers: list[nn.Module] = []
+    for n_in, n_out in zip([in_channels, *channels[:-1]], channels, strict=True):
+        layers += [nn.Conv2d(n_in, n_out, kernel_size=4, stride=2, padding=1), nn.ReLU()]
+    layers.append(nn.Flatten())
+    return nn.Sequential(*layers)
+
+
+def conv_decoder(in_features: int, channels: Sequence[int] = (64, 32), out_channels: int = 1,
+                 side: int = 7) -> nn.Sequential:
+    """The mirror of :func:`conv_encoder`: ``(B, in_features) -> (B, out_channels, side * 2^L, side * 2^L)``.
+
+    A linear layer makes a ``channels[0] x side x side`` feature map; each transposed 4x4
+    convolution with stride 2 doubles its side. No activation follows the last layer (its
+    outputs are logits or means).
+    """
+    layers: list[nn.Module] = [nn.Linear(in_features, channels[0] * side * side), nn.ReLU(),
+                               nn.Unflatten(1, (channels[0], side, side))]  # (B, channels[0], side, side)
+    outs = [*channels[1:], out_channels]
+    for i, (n_in, n_out) in enumerate(zip(channels, outs, strict=True)):
+        layers.append(nn.ConvTranspose2d(n_in, n_out, kernel_size=4, stride=2, padding=1))
+        if i < len(outs) - 1:
+            layers.append(nn.ReLU())
+    return nn.Sequential(*layers)
