@@ -1,0 +1,30 @@
+"""Sample-quality metrics of the whole course, judged by an MNIST classifier trained here."""
+
+from gencourse.metrics.classifier import MNISTClassifier, accuracy, classify, load_classifier
+from gencourse.metrics.sample_quality import (
+    classifier_fid,
+    classifier_inception_score,
+    floors,
+    frechet_distance,
+    gaussian_statistics,
+    inception_score,
+    real_data_floors,
+    sample_quality,
+    score_sampler,
+)
+
+__all__ = [
+    "MNISTClassifier",
+    "accuracy",
+    "classifier_fid",
+    "classifier_inception_score",
+    "classify",
+    "floors",
+    "frechet_distance",
+    "gaussian_statistics",
+    "inception_score",
+    "load_classifier",
+    "real_data_floors",
+    "sample_quality",
+    "score_sampler",
+]
