@@ -72,12 +72,13 @@ def importance_sampled_nll(
 
 
 def estimate_nll(model: HasLogWeights, x: torch.Tensor, k: int = 5000, n: int | None = None, seed: int = 0,
-             batch_size: int = 100, chunk: int = 250) -> float:
+                 batch_size: int = 100, chunk: int = 250, per_image: bool = False) -> float | torch.Tensor:
     """Mean importance-sampled ``-log p(x)`` (nats) of the first ``n`` images ``x`` in [0, 1], binarised with ``seed``.
 
     The binarisation is drawn on the CPU from a generator seeded with ``seed`` (the same on
     every device), and so is the importance-sampling noise (seed ``seed + 1``): a checkpoint's
     sidecar records the figure and a test recomputes it on a subset. Runs the model in ``eval`` mode.
+    With ``per_image`` the ``(n,)`` tensor of per-image figures is returned instead of their mean.
     """
     x = x[:n] if n is not None else x
     device = next(model.parameters()).device  # type: ignore[attr-defined]
@@ -86,4 +87,4 @@ def estimate_nll(model: HasLogWeights, x: torch.Tensor, k: int = 5000, n: int | 
     model.eval()  # type: ignore[attr-defined]
     nll = importance_sampled_nll(model, x_bin, k=k, batch_size=batch_size, chunk=chunk, seed=seed + 1)
     model.train(was_training)  # type: ignore[attr-defined]
-    return float(nll.mean())
+    return nll if per_image else float(nll.mean())
