@@ -37,10 +37,10 @@ SUBSET_N, SUBSET_K = 200, 200  # the quick re-estimate that tests/test_ch03_vae.
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--hidden", type=int, nargs="+", default=[500, 500])
+    parser.add_argument("--hidden", type=int, nargs="+", default=[400, 400])
     parser.add_argument("--latent-dim", type=int, default=50)
-    parser.add_argument("--epochs", type=int, default=300)
-    parser.add_argument("--warmup-epochs", type=int, default=20, help="KL annealing from 0 to 1 over these epochs")
+    parser.add_argument("--epochs", type=int, default=160)
+    parser.add_argument("--warmup-epochs", type=int, default=10, help="KL annealing from 0 to 1 over these epochs")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
