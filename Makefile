@@ -10,13 +10,15 @@ CONSTRAINTS := requirements/constraints.txt
 INSTALLED := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: help venv book test lint unit notebooks browser-deps execute lock clean
+.PHONY: help venv book test lint unit notebooks browser-deps execute exercises grade lock clean
 
 help:
 	@echo "make book     build the course website (_build/html)"
 	@echo "make test     run every test (installs what it needs)"
 	@echo "make execute  re-run every notebook (cpu profile) and store its outputs"
 	@echo "make lint     ruff on the package, tests, scripts and notebooks"
+	@echo "make exercises                 build student notebooks, public checks and autograders"
+	@echo "make grade SUBMISSIONS=folder  grade every .ipynb in folder (SET=ch01 OUT=dir TIMEOUT=120 OVERWRITE=1)"
 	@echo "make lock     regenerate $(CONSTRAINTS) from the current environment"
 
 # The environment is rebuilt when the project's requirements or the pinned toolchain change.
@@ -36,7 +38,7 @@ book: $(INSTALLED)
 	$(BIN)/jupyter-book build . --warningiserror --nitpick --keep-going
 
 lint: $(INSTALLED)
-	$(BIN)/ruff check gencourse tests scripts notebooks
+	$(BIN)/ruff check gencourse tests scripts notebooks exercises
 
 # Chromium for the browser test: installed from Debian's packages when running as root,
 # otherwise the missing package is named and the test stops here.
@@ -62,6 +64,23 @@ test: lint browser-deps book
 
 execute: $(INSTALLED)
 	$(BIN)/python scripts/execute_notebooks.py --profile $${GENCOURSE_PROFILE:-cpu}
+
+# Graded exercises. From each source exercises/src/<set>_<topic>.py: the student notebook
+# exercises/<set>_<topic>.ipynb and the public checks in gencourse/exercises/public_checks/
+# (both committed; a test fails when they are out of date), the book's list book/exercises.md,
+# and the autograder build/exercises/<set>/autograder.zip with the hidden tests (not committed).
+exercises: $(INSTALLED)
+	$(BIN)/python -m gencourse.exercises build
+
+# Grade a folder of submitted notebooks: scores.csv and feedback/ in OUT (default <folder>-graded).
+SET ?=
+OUT ?=
+TIMEOUT ?= 120
+OVERWRITE ?=
+grade: exercises
+	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [SET=ch01] [OUT=folder] [TIMEOUT=120] [OVERWRITE=1]"; exit 2; }
+	$(BIN)/python -m gencourse.exercises grade "$(SUBMISSIONS)" --timeout $(TIMEOUT) \
+		$(if $(SET),--set $(SET)) $(if $(OUT),--out "$(OUT)") $(if $(OVERWRITE),--overwrite)
 
 # Pin the toolchain that builds and tests the course (the package itself keeps lower bounds).
 lock: $(INSTALLED)

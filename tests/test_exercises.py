@@ -1,0 +1,313 @@
+"""Graded exercises: generated files in sync with their sources, checks that work offline, and
+grading a folder of submissions (full marks, zero, partial marks, every kind of broken file)."""
+
+from __future__ import annotations
+
+import copy
+import csv
+import hashlib
+import io
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import gencourse.exercises
+from gencourse.exercises import build, grading
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCES = sorted((ROOT / "exercises" / "src").glob("*.py"))
+TIMEOUT = 60.0  # seconds per submission in these tests; a correct ch01 notebook needs about 10
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> tuple[Path, list[build.ExerciseSet]]:
+    """Every exercise set built from its source into a fresh folder, as `make exercises` would."""
+    out = tmp_path_factory.mktemp("built")
+    return out, build.build_all(ROOT, out=out)
+
+
+# --- authoring: one source, generated files in sync ------------------------------------------
+
+def test_every_set_has_at_least_three_questions():
+    assert SOURCES, "no exercise sources in exercises/src"
+    for source in SOURCES:
+        exercise_set = build.describe(source)
+        assert len(exercise_set.questions) >= 3, f"{source.name} has {len(exercise_set.questions)} questions"
+        assert all(q.points > 0 for q in exercise_set.questions)
+
+
+def test_committed_student_notebooks_are_in_sync_with_their_sources(built):
+    out, sets = built
+    for s in sets:
+        committed = ROOT / "exercises" / f"{s.stem}.ipynb"
+        assert committed.exists(), f"{committed.name} is missing: run `make exercises` and commit it"
+        assert committed.read_text() == (out / "exercises" / f"{s.stem}.ipynb").read_text(), (
+            f"{committed.name} is out of sync with exercises/src/{s.source.name}: run `make exercises` and commit")
+
+
+def test_shipped_public_checks_are_in_sync_with_their_sources(built):
+    out, sets = built
+    shipped = gencourse.exercises.PUBLIC_CHECKS
+    assert sorted(gencourse.exercises.available_sets()) == sorted(s.name for s in sets)
+    for s in sets:
+        fresh = out / "gencourse" / "exercises" / "public_checks" / s.name
+        assert sorted(p.name for p in (shipped / s.name).glob("*.py")) == sorted(p.name for p in fresh.glob("*.py"))
+        for test in fresh.glob("*.py"):
+            assert (shipped / s.name / test.name).read_text() == test.read_text(), (
+                f"public check {s.name}/{test.name} is out of date: run `make exercises` and commit")
+
+
+def test_book_list_of_sets_is_in_sync(built):
+    out, _ = built
+    assert (ROOT / "book" / "exercises.md").read_text() == (out / "book" / "exercises.md").read_text(), (
+        "book/exercises.md is out of date: run `make exercises` and commit")
+
+
+def test_book_lists_every_set_with_points_and_a_colab_link(built):
+    _, sets = built
+    page = (ROOT / "book" / "exercises.md").read_text()
+    toc = (ROOT / "_toc.yml").read_text()
+    tracked = subprocess.run(["git", "ls-files", "exercises"], cwd=ROOT, capture_output=True, text=True).stdout
+    for s in sets:
+        notebook = f"exercises/{s.stem}.ipynb"
+        assert build.colab_url(notebook) in page
+        assert f"| {s.points:g} |" in page
+        assert f"exercises/{s.stem}" in toc, f"{notebook} is not in _toc.yml"
+        if tracked:  # in a git checkout, the Colab link must point at a committed file
+            assert notebook in tracked.split(), f"{notebook} is not committed, so its Colab link would 404"
+
+
+def test_student_notebooks_hold_no_solution_and_no_hidden_test(built):
+    out, sets = built
+    for s in sets:
+        student = nbformat.read(ROOT / "exercises" / f"{s.stem}.ipynb", as_version=4)
+        text = "\n".join(c.source for c in student.cells)
+        lines = build.solution_lines(build.read_source(s.source))
+        assert lines, "the solution-line collector found nothing: it is broken"
+        assert not [line for line in lines if line in text]
+        public = "\n".join(p.read_text() for p in (gencourse.exercises.PUBLIC_CHECKS / s.name).glob("*.py"))
+        assert "hidden=True" not in public and "hidden=False" in public
+        autograder = (out / "build" / "exercises" / s.name / "autograder.zip")
+        assert autograder.is_file()
+
+
+def test_a_solution_cell_outside_solution_markers_is_refused(tmp_path):
+    """A solution written in a plain cell would reach students: the build must stop."""
+    source = (ROOT / "exercises" / "src" / "ch01_latent_variable_models.py").read_text()
+    leaky = source.replace("# %% [raw]\n# # BEGIN SOLUTION\n", "", 1).replace("# %% [raw]\n# # END SOLUTION\n", "", 1)
+    assert leaky != source
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "ch01_leaky.py").write_text(leaky)
+    with pytest.raises(RuntimeError, match="solution"):
+        build.build_set(tmp_path / "src" / "ch01_leaky.py", tmp_path / "student", tmp_path / "public",
+                        tmp_path / "build")
+
+
+# --- students: checks that say what is wrong, offline ------------------------------------------
+
+def test_public_checks_say_which_check_failed_expected_got_and_a_hint():
+    import torch
+
+    grader = gencourse.exercises.grader("ch01")
+
+    def bernoulli_nll(x_logits, x):  # forgets to sum over pixels
+        return torch.nn.functional.softplus(x_logits) - x * x_logits
+
+    result = grader.check("q3", global_env={"bernoulli_nll": bernoulli_nll})
+    assert not result.passed_all
+    message = str(result)
+    assert "bernoulli_nll on two rows of three pixels" in message
+    assert "expected shape (2,), got shape (2, 3)" in message
+    assert "Hint:" in message
+
+    def right(x_logits, x):
+        return (torch.nn.functional.softplus(x_logits) - x * x_logits).sum(1)
+
+    assert grader.check("q3", global_env={"bernoulli_nll": right}).passed_all
+
+
+def test_unknown_set_is_a_clear_error():
+    with pytest.raises(ValueError, match="no exercise set 'ch99'.*known sets: ch01"):
+        gencourse.exercises.grader("ch99")
+
+
+# --- instructors: grading a folder ------------------------------------------------------------
+
+def _edit(nb: nbformat.NotebookNode, startswith: str, old: str, new: str) -> nbformat.NotebookNode:
+    nb = copy.deepcopy(nb)
+    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(startswith)]
+    assert len(cells) == 1 and old in cells[0].source, f"cannot plant {old!r} in the cell {startswith!r}"
+    cells[0].source = cells[0].source.replace(old, new)
+    return nb
+
+
+def make_submissions(folder: Path, set_build: Path) -> None:
+    """The reference solution, an untouched notebook, a planted wrong answer, and broken files."""
+    solution = nbformat.read(set_build / "solution.ipynb", as_version=4)
+    student = nbformat.read(set_build / "student.ipynb", as_version=4)
+    folder.mkdir()
+    nbformat.write(solution, folder / "reference.ipynb")
+    nbformat.write(student, folder / "untouched.ipynb")
+    # Two planted mistakes that pass the public checks but not the hidden tests: W unscaled
+    # (q2), the mixture weights forgotten (q4).
+    planted = _edit(solution, "def ppca_fit", "W = U[:, :d] * (lam[:d] - sigma2).sqrt()", "W = U[:, :d]")
+    planted = _edit(planted, "def gmm_num_parameters", "(K - 1) + ", "")
+    nbformat.write(planted, folder / "planted.ipynb")
+    (folder / "invalid_json.ipynb").write_text('{"cells": [{"cell_type": "code",, ')
+    (folder / "empty.ipynb").write_text("")
+    nbformat.write(_edit(solution, "def gmm_num_parameters", "# END SOLUTION", "# END SOLUTION\nwhile True:\n    pass"),
+                   folder / "infinite_loop.ipynb")
+    crash = copy.deepcopy(solution)
+    first_code = next(c for c in crash.cells if c.cell_type == "code")
+    first_code.source = "raise RuntimeError('the first cell fails')\n" + first_code.source
+    nbformat.write(crash, folder / "first_cell_raises.ipynb")
+    deleted = copy.deepcopy(solution)
+    deleted.cells = [c for c in deleted.cells if c.source.strip() != 'grader.check("q3")']
+    nbformat.write(deleted, folder / "deleted_check_cell.ipynb")
+    nbformat.write(_edit(solution, "def bernoulli_nll", "def bernoulli_nll", "def my_nll"),
+                   folder / "renamed_function.ipynb")
+
+
+def digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture(scope="module")
+def graded(built, tmp_path_factory):
+    out, _ = built
+    set_build = out / "build" / "exercises" / "ch01"
+    folder = tmp_path_factory.mktemp("class") / "submissions"
+    make_submissions(folder, set_build)
+    before = digest(folder)
+    results = folder.parent / "results"
+    rows = grading.grade_folder(folder, set_build / "autograder.zip", set_build / "student.ipynb", results,
+                                timeout=TIMEOUT, jobs=2, progress=False)
+    return folder, before, results, {row.submission: row for row in rows}, set_build
+
+
+FULL = {"q1": 3, "q2": 3, "q3": 2, "q4": 2}
+
+
+@pytest.mark.slow
+def test_reference_solution_scores_full_marks(graded):
+    rows = graded[3]
+    assert rows["reference.ipynb"].scores == FULL
+    assert rows["reference.ipynb"].errors == []
+
+
+@pytest.mark.slow
+def test_untouched_student_notebook_scores_zero(graded):
+    rows = graded[3]
+    assert rows["untouched.ipynb"].scores == {q: 0 for q in FULL}
+    assert rows["untouched.ipynb"].errors == []
+
+
+@pytest.mark.slow
+def test_planted_wrong_answers_lose_marks_on_exactly_those_questions(graded):
+    row = graded[3]["planted.ipynb"]
+    assert row.scores["q1"] == FULL["q1"] and row.scores["q3"] == FULL["q3"]
+    assert 0 < row.scores["q2"] < FULL["q2"]  # public check passes, hidden test fails
+    assert 0 < row.scores["q4"] < FULL["q4"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name, error", [
+    ("invalid_json.ipynb", "not a valid notebook: the file is not JSON"),
+    ("empty.ipynb", "the file is empty"),
+    ("infinite_loop.ipynb", "did not finish within the time limit"),
+    ("first_cell_raises.ipynb", "raised RuntimeError: the first cell fails"),
+    ("deleted_check_cell.ipynb", 'the check cell of q3, grader.check("q3"), was deleted'),
+    ("renamed_function.ipynb", "function bernoulli_nll() is not defined"),
+])
+def test_broken_submissions_get_a_row_with_a_clear_error(graded, name, error):
+    rows = graded[3]
+    assert error in " | ".join(rows[name].errors)
+    if name in ("invalid_json.ipynb", "empty.ipynb", "infinite_loop.ipynb"):
+        assert rows[name].total == 0
+    if name == "deleted_check_cell.ipynb":  # the hidden tests run all the same
+        assert rows[name].scores == FULL
+    if name == "renamed_function.ipynb":
+        assert rows[name].scores["q3"] == 0 and rows[name].scores["q1"] == FULL["q1"]
+
+
+@pytest.mark.slow
+def test_score_sheet_has_a_row_for_every_submission_and_feedback_files(graded):
+    folder, _, results, rows, _ = graded
+    with open(results / "scores.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [r["submission"] for r in table] == sorted(p.name for p in folder.iterdir())
+    assert list(table[0]) == ["submission", "q1", "q2", "q3", "q4", "total", "max", "error"]
+    reference = next(r for r in table if r["submission"] == "reference.ipynb")
+    assert (reference["total"], reference["max"], reference["error"]) == ("10", "10", "")
+    for name in rows:
+        assert (results / "feedback" / f"{Path(name).stem}.md").is_file()
+    feedback = (results / "feedback" / "planted.md").read_text()
+    assert "Score: 7 / 10" in feedback and "hidden test q2 - 2: failed" in feedback and "expected" in feedback
+
+
+@pytest.mark.slow
+def test_submissions_are_never_modified(graded):
+    folder, before = graded[0], graded[1]
+    assert digest(folder) == before
+
+
+@pytest.mark.slow
+def test_grading_is_deterministic(graded, tmp_path):
+    folder, _, results, _, set_build = graded
+    subset = tmp_path / "subset"
+    subset.mkdir()
+    for name in ("planted.ipynb", "invalid_json.ipynb", "renamed_function.ipynb"):
+        shutil.copyfile(folder / name, subset / name)
+    first = grading.grade_folder(subset, set_build / "autograder.zip", set_build / "student.ipynb", tmp_path / "a",
+                                 timeout=TIMEOUT, progress=False)
+    second = grading.grade_folder(subset, set_build / "autograder.zip", set_build / "student.ipynb", tmp_path / "b",
+                                  timeout=TIMEOUT, progress=False)
+    assert (tmp_path / "a" / "scores.csv").read_text() == (tmp_path / "b" / "scores.csv").read_text()
+    assert [r.feedback for r in first] == [r.feedback for r in second]
+    # ... and the same rows as in the full batch
+    with open(results / "scores.csv") as f:
+        batch = {r["submission"]: r for r in csv.DictReader(f)}
+    for r in csv.DictReader(io.StringIO((tmp_path / "a" / "scores.csv").read_text())):
+        assert r == batch[r["submission"]]
+
+
+def test_an_earlier_run_is_never_overwritten_without_asking(built, tmp_path):
+    out, _ = built
+    set_build = out / "build" / "exercises" / "ch01"
+    folder = tmp_path / "subs"
+    folder.mkdir()
+    (folder / "broken.ipynb").write_text("not json")  # graded without running anything
+    results = tmp_path / "results"
+
+    def grade(**kwargs):
+        return grading.grade_folder(folder, set_build / "autograder.zip", set_build / "student.ipynb", results,
+                                    progress=False, **kwargs)
+
+    grade()
+    (results / "scores.csv").write_text("an earlier run\n")
+    with pytest.raises(FileExistsError, match="--overwrite"):
+        grade()
+    with pytest.raises(FileExistsError):
+        grade(ask=lambda question: "n")
+    assert (results / "scores.csv").read_text() == "an earlier run\n"
+    grade(ask=lambda question: "y")
+    assert "broken.ipynb" in (results / "scores.csv").read_text()
+    (results / "scores.csv").write_text("an earlier run\n")
+    grade(overwrite=True)
+    assert "broken.ipynb" in (results / "scores.csv").read_text()
+
+
+def test_command_line_errors_are_clear(tmp_path):
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "gencourse.exercises", *args], capture_output=True, text=True,
+                              cwd=tmp_path)
+
+    done = run("grade", str(tmp_path / "missing"))
+    assert done.returncode != 0 and "is not a folder" in done.stderr
+    (tmp_path / "subs").mkdir()
+    done = run("grade", str(tmp_path / "subs"), "--set", "ch01", "--build-dir", str(tmp_path / "nothing"))
+    assert done.returncode != 0 and "run `make exercises` first" in done.stderr
