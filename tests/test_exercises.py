@@ -3,7 +3,6 @@ grading a folder of submissions (full marks, zero, partial marks, every kind of 
 
 from __future__ import annotations
 
-import copy
 import csv
 import hashlib
 import io
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from exercise_submissions import make_submissions  # tests/ is on sys.path under pytest
 
 import gencourse.exercises
 from gencourse.exercises import build, grading
@@ -136,41 +136,6 @@ def test_unknown_set_is_a_clear_error():
 
 
 # --- instructors: grading a folder ------------------------------------------------------------
-
-def _edit(nb: nbformat.NotebookNode, startswith: str, old: str, new: str) -> nbformat.NotebookNode:
-    nb = copy.deepcopy(nb)
-    cells = [c for c in nb.cells if c.cell_type == "code" and c.source.startswith(startswith)]
-    assert len(cells) == 1 and old in cells[0].source, f"cannot plant {old!r} in the cell {startswith!r}"
-    cells[0].source = cells[0].source.replace(old, new)
-    return nb
-
-
-def make_submissions(folder: Path, set_build: Path) -> None:
-    """The reference solution, an untouched notebook, a planted wrong answer, and broken files."""
-    solution = nbformat.read(set_build / "solution.ipynb", as_version=4)
-    student = nbformat.read(set_build / "student.ipynb", as_version=4)
-    folder.mkdir()
-    nbformat.write(solution, folder / "reference.ipynb")
-    nbformat.write(student, folder / "untouched.ipynb")
-    # Two planted mistakes that pass the public checks but not the hidden tests: W unscaled
-    # (q2), the mixture weights forgotten (q4).
-    planted = _edit(solution, "def ppca_fit", "W = U[:, :d] * (lam[:d] - sigma2).sqrt()", "W = U[:, :d]")
-    planted = _edit(planted, "def gmm_num_parameters", "(K - 1) + ", "")
-    nbformat.write(planted, folder / "planted.ipynb")
-    (folder / "invalid_json.ipynb").write_text('{"cells": [{"cell_type": "code",, ')
-    (folder / "empty.ipynb").write_text("")
-    nbformat.write(_edit(solution, "def gmm_num_parameters", "# END SOLUTION", "# END SOLUTION\nwhile True:\n    pass"),
-                   folder / "infinite_loop.ipynb")
-    crash = copy.deepcopy(solution)
-    first_code = next(c for c in crash.cells if c.cell_type == "code")
-    first_code.source = "raise RuntimeError('the first cell fails')\n" + first_code.source
-    nbformat.write(crash, folder / "first_cell_raises.ipynb")
-    deleted = copy.deepcopy(solution)
-    deleted.cells = [c for c in deleted.cells if c.source.strip() != 'grader.check("q3")']
-    nbformat.write(deleted, folder / "deleted_check_cell.ipynb")
-    nbformat.write(_edit(solution, "def bernoulli_nll", "def bernoulli_nll", "def my_nll"),
-                   folder / "renamed_function.ipynb")
-
 
 def digest(folder: Path) -> dict[str, str]:
     return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir())}
