@@ -107,6 +107,18 @@ def test_a_solution_cell_outside_solution_markers_is_refused(tmp_path):
                         tmp_path / "build")
 
 
+def test_a_reference_solution_that_fails_its_tests_is_refused(tmp_path):
+    """otter assign runs every test on the reference solution; a wrong one stops the build."""
+    source = (ROOT / "exercises" / "src" / "ch01_latent_variable_models.py").read_text()
+    wrong = source.replace("return (K - 1) + K * D + K * D * (D + 1) // 2", "return K * D")
+    assert wrong != source
+    (tmp_path / "src").mkdir()
+    (tmp_path / "src" / "ch01_wrong.py").write_text(wrong)
+    with pytest.raises(RuntimeError, match="does every test pass on the reference solution"):
+        build.build_set(tmp_path / "src" / "ch01_wrong.py", tmp_path / "student", tmp_path / "public",
+                        tmp_path / "build")
+
+
 # --- students: checks that say what is wrong, offline ------------------------------------------
 
 def test_public_checks_say_which_check_failed_expected_got_and_a_hint():

@@ -92,7 +92,7 @@ def gmm_log_likelihood(x, weights, means, covariances):
 # %%
 """ # BEGIN TEST CONFIG
 points: 1
-failure_message: For one component with weight 1 the answer is the mean log-density of one Gaussian.
+failure_message: "For one component with weight 1 the answer is the mean log-density of one Gaussian."
 """ # END TEST CONFIG
 def test_one_component(gmm_log_likelihood):
     import torch
@@ -208,7 +208,7 @@ def ppca_fit(x, d):
 # %%
 """ # BEGIN TEST CONFIG
 points: 1
-failure_message: sigma2 is the mean of the D - d smallest eigenvalues of S, with S divided by N.
+failure_message: "sigma2 is the mean of the D - d smallest eigenvalues of S, with S divided by N."
 """ # END TEST CONFIG
 def test_sigma2_axis_aligned(ppca_fit):
     import torch
@@ -294,7 +294,7 @@ def bernoulli_nll(x_logits, x):
 # %%
 """ # BEGIN TEST CONFIG
 points: 1
-failure_message: -log p(x | l) is -log sigmoid(l) for x = 1 and -log(1 - sigmoid(l)) for x = 0, summed over pixels.
+failure_message: "-log p(x | l) is -log sigmoid(l) for x = 1 and -log(1 - sigmoid(l)) for x = 0, summed over pixels."
 """ # END TEST CONFIG
 def test_moderate_logits(bernoulli_nll):
     import torch
@@ -367,7 +367,7 @@ def gmm_num_parameters(K, D):
 # %%
 """ # BEGIN TEST CONFIG
 points: 1
-failure_message: One Gaussian on the line has a mean and a variance.
+failure_message: "One Gaussian on the line has a mean and a variance."
 """ # END TEST CONFIG
 def test_one_gaussian_on_the_line(gmm_num_parameters):
     from gencourse.exercises import checks
