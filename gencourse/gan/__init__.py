@@ -1,0 +1,37 @@
+"""Chapter 4, generative adversarial networks: the losses on logits, the networks, the model."""
+
+from gencourse.gan.divergences import gan_value, js_divergence, kl_divergence, total_variation
+from gencourse.gan.gan import GAN, AdversarialModel, build_networks, load_pretrained_gan, split_batch
+from gencourse.gan.losses import (
+    GENERATOR_LOSSES,
+    density_ratio,
+    discriminator_loss,
+    generator_loss_minimax,
+    generator_loss_non_saturating,
+    optimal_discriminator,
+)
+from gencourse.gan.modes import mode_coverage
+from gencourse.gan.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+
+__all__ = [
+    "mode_coverage",
+    "total_variation",
+    "kl_divergence",
+    "js_divergence",
+    "gan_value",
+    "GAN",
+    "GENERATOR_LOSSES",
+    "AdversarialModel",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "build_networks",
+    "load_pretrained_gan",
+    "density_ratio",
+    "discriminator_loss",
+    "generator_loss_minimax",
+    "generator_loss_non_saturating",
+    "optimal_discriminator",
+    "split_batch",
+]

@@ -1,0 +1,99 @@
+r"""The Wasserstein critic: its loss, the Lipschitz constraint (clipping or gradient penalty), the W1 estimate.
+
+By the Kantorovich-Rubinstein duality (Villani, 2008)  (eq:kr-duality)
+
+.. math::
+
+    W_1(p_{\mathrm{data}}, p_\theta) = \sup_{\|f\|_L \le 1}
+        \mathbb{E}_{x \sim p_{\mathrm{data}}} f(x) - \mathbb{E}_{x \sim p_\theta} f(x),
+
+so a critic :math:`f_\psi` kept (close to) 1-Lipschitz and trained to maximise the difference of
+its means gives a lower bound on :math:`W_1` that becomes tight at the optimum (eq:critic-loss).
+Arjovsky et al. (2017) keep :math:`f_\psi` Lipschitz by clipping every weight to
+:math:`[-c, c]` (eq:weight-clipping); Gulrajani et al. (2017) instead penalise the squared
+deviation of the gradient norm from 1 at random interpolates between real and fake points
+(eq:wgan-gp-interpolate, eq:gradient-penalty).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import nn
+
+
+def critic_loss(f_real: torch.Tensor, f_fake: torch.Tensor) -> torch.Tensor:
+    r"""``-(E f(x_real) - E f(x_fake))``: minimising it maximises the dual objective  (eq:critic-loss)."""
+    return f_fake.mean() - f_real.mean()  # (eq:critic-loss)
+
+
+def generator_loss_wasserstein(f_fake: torch.Tensor) -> torch.Tensor:
+    r"""``-E f(G(z))``: the generator's part of the dual objective  (eq:wgan-g-loss)."""
+    return -f_fake.mean()  # (eq:wgan-g-loss)
+
+
+def interpolates(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor | None = None) -> torch.Tensor:
+    r"""``alpha x_real + (1 - alpha) x_fake`` with one ``alpha ~ U[0, 1]`` per example  (eq:wgan-gp-interpolate).
+
+    ``alpha`` may be given (shape ``(B,)``) to make the result reproducible.
+    """
+    if alpha is None:
+        alpha = torch.rand(len(x_real), device=x_real.device, dtype=x_real.dtype)
+    alpha = alpha.view(-1, *([1] * (x_real.dim() - 1)))  # (B, 1, ..., 1): broadcasts over each example
+    return alpha * x_real + (1 - alpha) * x_fake  # (eq:wgan-gp-interpolate)
+
+
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
+    r"""``E (||grad_x f(x_hat)||_2 - 1)^2`` over the points ``x_hat``  (eq:gradient-penalty).
+
+    The gradient is taken with ``create_graph=True`` so that the penalty itself can be
+    differentiated with respect to the critic's parameters.
+    """
+    x_hat = x_hat.detach().requires_grad_(True)
+    f = critic(x_hat)
+    (grad,) = torch.autograd.grad(f.sum(), x_hat, create_graph=True)  # each f_i depends on x_hat_i only
+    norm = grad.flatten(1).norm(dim=1)  # (B,)
+    return (norm - 1).square().mean()  # (eq:gradient-penalty)
+
+
+@torch.no_grad()
+def clip_weights(module: nn.Module, c: float) -> None:
+    r"""Clamp every parameter of ``module`` to ``[-c, c]`` in place  (eq:weight-clipping)."""
+    for p in module.parameters():
+        p.clamp_(-c, c)  # (eq:weight-clipping)
+
+
+@torch.no_grad()
+def estimate_w1(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor, y: torch.Tensor) -> float:
+    r"""The dual estimate ``E_x f - E_y f`` of ``W1(x, y)`` for a (near) 1-Lipschitz critic  (eq:kr-duality)."""
+    return float(critic(x).mean() - critic(y).mean())
+
+
+def fit_critic(critic: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 2000, lr: float = 1e-3,
+               penalty: float = 100.0, batch_size: int = 256, generator: torch.Generator | None = None) -> list[float]:
+    r"""Train ``critic`` with a gradient penalty to maximise ``E_x f - E_y f`` on two samples; return its estimates.
+
+    Why ``penalty=100`` and not WGAN-GP's 10: the penalty is soft. A critic of slope ``k`` along
+    the transport directions gains ``(k - 1) W1`` in the objective and pays about
+    ``penalty (k - 1)^2``, so the best slope is ``1 + W1 / (2 penalty)`` and the estimate is too
+    high by that factor (about 11% for ``W1 = 2.3`` and ``penalty = 10``). To *measure* W1 a
+    stiffer penalty is better; to *train a generator* only the direction of the gradient matters.
+
+    The critic's estimate of ``W1`` after each step (on the two mini-batches) is returned, so a
+    notebook can plot how it approaches the exact value.
+    """
+    optimizer = torch.optim.Adam(critic.parameters(), lr=lr, betas=(0.5, 0.9))
+    estimates = []
+    for _ in range(steps):
+        i = torch.randint(len(x), (batch_size,), generator=generator)
+        j = torch.randint(len(y), (batch_size,), generator=generator)
+        xb, yb = x[i], y[j]
+        f_x, f_y = critic(xb), critic(yb)
+        alpha = torch.rand(batch_size, generator=generator, dtype=x.dtype)
+        loss = critic_loss(f_x, f_y) + penalty * gradient_penalty(critic, interpolates(xb, yb, alpha))
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        estimates.append(float(f_x.detach().mean() - f_y.detach().mean()))
+    return estimates

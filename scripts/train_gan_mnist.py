@@ -1,0 +1,142 @@
+"""Train the MNIST GAN checkpoints of chapters 4 and 5 and ship their generators with the package.
+
+    GENCOURSE_DATA=<folder with MNIST/raw> python scripts/train_gan_mnist.py dcgan --overwrite
+    GENCOURSE_DATA=... python scripts/train_gan_mnist.py conditional_dcgan --overwrite
+    GENCOURSE_DATA=... python scripts/train_gan_mnist.py wgan_gp --overwrite
+
+Each writes ``gencourse/checkpoints/<NAME>.pt`` (the generator's ``state_dict``: the
+discriminator or critic is not needed to sample, so it is not shipped) and its sidecar: the
+model's configuration, the budget, and the sample-quality metrics of 10,000 samples in the
+evaluation classifier's eyes (:mod:`gencourse.metrics`) beside the real-data floors. The run
+checkpoints itself every 1,000 steps to ``--run-checkpoint`` and resumes from there.
+
+Images are scaled to [-1, 1] for the tanh generator; samples are mapped back with
+``(x + 1) / 2`` before they are scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from gencourse import seed_everything
+from gencourse.data import Batches, load_mnist
+from gencourse.gan import GAN
+from gencourse.metrics import floors, load_classifier, score_sampler
+from gencourse.pretrained import save_pretrained
+from gencourse.train import train
+from gencourse.wgan import WGAN
+
+NAMES = {"dcgan": "ch04_dcgan", "conditional_dcgan": "ch04_conditional_dcgan", "wgan_gp": "ch05_wgan_gp"}
+EVAL_SEED = 0  # the seed of the 10,000 scored samples; tests recompute the 2,000-sample figures with it
+
+
+def build(kind: str) -> tuple[torch.nn.Module, dict[str, float], int]:
+    """The model, its optimiser settings and its critic steps per generator step."""
+    if kind == "dcgan":
+        return GAN(architecture="dcgan", latent_dim=64, width=64), {"lr": 2e-4, "beta1": 0.5}, 1
+    if kind == "conditional_dcgan":
+        return GAN(architecture="dcgan", latent_dim=64, width=64, n_classes=10), {"lr": 2e-4, "beta1": 0.5}, 1
+    if kind == "wgan_gp":  # Gulrajani et al. (2017): Adam(1e-4, 0.5, 0.9), lambda = 10; fewer critic steps here
+        return WGAN(architecture="dcgan", latent_dim=64, width=64, lipschitz="gp"), {"lr": 2e-4, "beta1": 0.5,
+                                                                                     "beta2": 0.9}, 2
+    raise ValueError(kind)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("kind", choices=sorted(NAMES))
+    parser.add_argument("--steps", type=int, default=10_000, help="generator steps")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--monitor-every", type=int, default=1000)
+    parser.add_argument("--run-checkpoint", type=Path, default=None)
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--directory", type=Path, default=None)
+    args = parser.parse_args()
+    name = NAMES[args.kind]
+    run_checkpoint = args.run_checkpoint or Path(tempfile.gettempdir()) / "gencourse" / f"{name}.ckpt"
+
+    torch.set_num_threads(args.threads)
+    seed_everything(args.seed)
+    x_train, y_train = load_mnist("train")
+    x_test, _ = load_mnist("test")
+    model, opt, n_critic = build(args.kind)
+    betas = (opt["beta1"], opt.get("beta2", 0.999))
+    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=opt["lr"], betas=betas)
+    opt_g = torch.optim.Adam(model.generator.parameters(), lr=opt["lr"], betas=betas)
+    conditional = model.n_classes > 0
+    # Each training step draws n_critic batches for the critic and reuses the last for the generator.
+    batches = Batches(2 * x_train - 1, y_train, batch_size=args.batch_size, seed=args.seed)
+    classifier = load_classifier()
+    count = [0]
+
+    def sampler(n: int) -> torch.Tensor:
+        return (model.sample(n) + 1) / 2
+
+    def step(_: object) -> dict[str, torch.Tensor]:
+        for _ in range(n_critic):
+            x, y = next(batches)
+            batch = (x, y) if conditional else x
+            d = model.discriminator_loss(batch)
+            opt_d.zero_grad()
+            d["loss"].backward()
+            opt_d.step()
+            if isinstance(model, WGAN):
+                model.clip()  # weight clipping (a no-op for WGAN-GP)
+        g = model.generator_loss(batch)
+        opt_g.zero_grad()
+        g["loss"].backward()
+        opt_g.step()
+        count[0] += 1
+        if count[0] % args.monitor_every == 0:
+            quality = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
+            print(f"  step {count[0]}: IS {quality['inception_score']:.2f}, FID {quality['fid']:.2f} (2,000 samples)",
+                  flush=True)
+        return {"loss": d["loss"].detach() + g["loss"].detach(),
+                **{f"d_{k}": v for k, v in d.items()}, **{f"g_{k}": v for k, v in g.items()}}
+
+    run_config = {**model.config, **opt, "n_critic": n_critic, "steps": args.steps, "batch_size": args.batch_size,
+                  "seed": args.seed}
+    resumed = run_checkpoint.exists()
+    start = time.time()
+
+    def forever() -> object:
+        while True:
+            yield None
+
+    train(step, forever(), args.steps,
+          parts={"model": model, "opt_d": opt_d, "opt_g": opt_g, "batches": batches},
+          checkpoint=run_checkpoint, checkpoint_every=1000, config=run_config, log_every=100, progress=False)
+    seconds = time.time() - start
+    model.eval()
+    metrics = {f"{key}_10000": value for key, value in
+               score_sampler(sampler, x_test, n=10_000, seed=EVAL_SEED, model=classifier).items()}
+    metrics.update({f"{key}_2000": value for key, value in
+                    score_sampler(sampler, x_test, n=2000, seed=EVAL_SEED, model=classifier).items()})
+    metrics.update({"eval_seed": EVAL_SEED, "reference": "MNIST test set (10,000)", **floors()})
+    budget = {
+        "generator_steps": args.steps,
+        "critic_steps_per_generator_step": n_critic,
+        "epochs": round(args.steps * n_critic * args.batch_size / len(x_train), 2),
+        "batch_size": args.batch_size,
+        "optimizer": f"Adam(lr={opt['lr']}, betas={betas}) for both networks",
+        "wall_clock_seconds": round(seconds, 1),
+        "resumed": resumed,
+        "machine": f"2-core CPU shared with other jobs, {args.threads} torch thread(s), {platform.machine()}",
+        "data": "MNIST train (60,000) scaled to [-1, 1]",
+    }
+    path = save_pretrained(name, model.generator, config=model.config, budget=budget, metrics=metrics,
+                           directory=args.directory, overwrite=args.overwrite)
+    run_checkpoint.unlink(missing_ok=True)
+    print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.0f} s; metrics {metrics}")
+
+
+if __name__ == "__main__":
+    main()
