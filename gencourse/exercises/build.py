@@ -19,6 +19,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -220,7 +221,7 @@ def book_page(sets: list[ExerciseSet], student_dir: str = "exercises") -> str:
     ])
 
 
-def build_all(repo: Path, out: Path | None = None) -> list[ExerciseSet]:
+def build_all(repo: Path, out: Path | None = None, jobs: int = 2) -> list[ExerciseSet]:
     """Build every set under ``repo/exercises/src`` and the book's list of sets.
 
     The outputs go to the same places under ``out`` (by default ``repo`` itself):
@@ -231,11 +232,15 @@ def build_all(repo: Path, out: Path | None = None) -> list[ExerciseSet]:
     sources = sorted((repo / "exercises" / "src").glob("*.py"))
     if not sources:
         raise FileNotFoundError(f"no exercise sources in {repo / 'exercises' / 'src'}")
-    sets = []
-    for source in sources:
-        print(f"building the exercise set {source.relative_to(repo)} (otter assign runs its tests) ...", flush=True)
-        sets.append(build_set(source, out / "exercises", out / "gencourse" / "exercises" / "public_checks",
-                              out / "build" / "exercises"))
+    print(f"building {len(sources)} exercise sets (otter assign runs every test on each reference solution) ...",
+          flush=True)
+
+    def one(source: Path) -> ExerciseSet:
+        return build_set(source, out / "exercises", out / "gencourse" / "exercises" / "public_checks",
+                         out / "build" / "exercises")
+
+    with ThreadPoolExecutor(max_workers=jobs) as pool:  # each set runs in its own otter process
+        sets = list(pool.map(one, sources))
     names = [s.name for s in sets]
     if len(set(names)) != len(names):
         raise ValueError(f"two exercise sources have the same name: {names}")
