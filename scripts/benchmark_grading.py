@@ -2,11 +2,12 @@
 
     make exercises && python scripts/benchmark_grading.py [--jobs 2] [--timeout 120]
 
-The 20 notebooks are the nine sample submissions of tests/exercise_submissions.py (reference
-solution, untouched, planted mistakes, invalid JSON, empty, an infinite loop, a crash in the
-first cell, a deleted check cell, a renamed function) and eleven more copies of the reference,
-untouched and planted ones. The infinite loop costs one worker the whole time limit. Prints the
-wall time of the batch and the mean time per submission that ran.
+The 20 notebooks are the ten sample submissions of tests/exercise_submissions.py (reference
+solution, untouched, planted mistakes, invalid JSON, an empty file, a notebook without cells,
+an infinite loop, a crash in the first cell, a deleted check cell, a renamed function) and ten
+more copies of the reference, untouched and planted ones. The infinite loop costs one worker
+the whole time limit. Prints the wall time of the batch and the mean time per submission that
+ran to the end.
 """
 
 from __future__ import annotations
@@ -47,8 +48,8 @@ def main() -> None:
         rows = grade_folder(folder, args.build_dir / "autograder.zip", args.build_dir / "student.ipynb",
                             Path(tmp) / "results", timeout=args.timeout, jobs=args.jobs, progress=False)
         seconds = time.perf_counter() - start
-    ran = [r for r in rows if not any(("not a valid notebook" in e or "empty" in e or "time limit" in e)
-                                      for e in r.errors)]
+    stopped = ("not a valid notebook", "file is empty", "has no code", "time limit")
+    ran = [r for r in rows if not any(reason in e for e in r.errors for reason in stopped)]
     print(f"machine: {os.cpu_count()} cores; jobs={args.jobs}; time limit {args.timeout:g} s per submission")
     print(f"graded {n} chapter-1 submissions in {seconds:.1f} s ({seconds / n:.1f} s per submission on average)")
     print(f"mean time of a submission that ran to the end: {sum(r.seconds for r in ran) / len(ran):.1f} s "

@@ -32,6 +32,7 @@ def make_submissions(folder: Path, set_build: Path) -> None:
     nbformat.write(planted, folder / "planted.ipynb")
     (folder / "invalid_json.ipynb").write_text('{"cells": [{"cell_type": "code",, ')
     (folder / "empty.ipynb").write_text("")
+    nbformat.write(nbformat.v4.new_notebook(), folder / "no_cells.ipynb")
     nbformat.write(_edit(solution, "def gmm_num_parameters", "# END SOLUTION", "# END SOLUTION\nwhile True:\n    pass"),
                    folder / "infinite_loop.ipynb")
     crash = copy.deepcopy(solution)

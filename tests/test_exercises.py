@@ -195,6 +195,7 @@ def test_planted_wrong_answers_lose_marks_on_exactly_those_questions(graded):
 @pytest.mark.parametrize("name, error", [
     ("invalid_json.ipynb", "not a valid notebook: the file is not JSON"),
     ("empty.ipynb", "the file is empty"),
+    ("no_cells.ipynb", "the notebook has no code"),
     ("infinite_loop.ipynb", "did not finish within the time limit"),
     ("first_cell_raises.ipynb", "raised RuntimeError: the first cell fails"),
     ("deleted_check_cell.ipynb", 'the check cell of q3, grader.check("q3"), was deleted'),
@@ -203,7 +204,7 @@ def test_planted_wrong_answers_lose_marks_on_exactly_those_questions(graded):
 def test_broken_submissions_get_a_row_with_a_clear_error(graded, name, error):
     rows = graded[3]
     assert error in " | ".join(rows[name].errors)
-    if name in ("invalid_json.ipynb", "empty.ipynb", "infinite_loop.ipynb"):
+    if name in ("invalid_json.ipynb", "empty.ipynb", "no_cells.ipynb", "infinite_loop.ipynb"):
         assert rows[name].total == 0
     if name == "deleted_check_cell.ipynb":  # the hidden tests run all the same
         assert rows[name].scores == FULL
