@@ -8,7 +8,17 @@ import pytest
 import torch
 
 from gencourse.lvm import PPCA
-from gencourse.vae import VAE, estimate_nll, importance_sampled_nll, iwae_bound, kl_warmup
+from gencourse.vae import (
+    VAE,
+    active_units,
+    bernoulli_log_likelihood,
+    estimate_nll,
+    evaluate_elbo,
+    gaussian_log_likelihood,
+    importance_sampled_nll,
+    iwae_bound,
+    kl_warmup,
+)
 from gencourse.vi import (
     linear_gaussian_elbo,
     linear_gaussian_log_joint,
@@ -192,3 +202,34 @@ def test_pretrained_vae_nll_re_estimated_on_a_subset_agrees_with_the_sidecar(pre
     nll = estimate_nll(model, x_test, k=subset["k"], n=subset["n"], seed=metrics["test_binarization_seed"])
     assert nll == pytest.approx(subset["nll_nats"], abs=0.05)  # the same computation, repeated
     assert abs(nll - metrics["test_nll_nats"]) <= subset["tolerance_nats"]  # the sidecar's stated tolerance
+
+
+# --- likelihoods and diagnostics --------------------------------------------------------------------------------
+
+
+def test_likelihoods_match_torch_distributions() -> None:
+    g = gen(11)
+    x_logits, x_mean = torch.randn(3, 4, 6, generator=g, dtype=DTYPE), torch.randn(3, 4, 6, generator=g, dtype=DTYPE)
+    x_bin = torch.rand(4, 6, generator=g, dtype=DTYPE).round()  # one batch of images, broadcast over 3 samples
+    reference = torch.distributions.Bernoulli(logits=x_logits).log_prob(x_bin.expand(3, 4, 6)).sum(-1)
+    torch.testing.assert_close(bernoulli_log_likelihood(x_logits, x_bin), reference, rtol=1e-12, atol=1e-12)
+    reference = torch.distributions.Normal(x_mean, math.exp(-0.25)).log_prob(x_bin.expand(3, 4, 6)).sum(-1)
+    torch.testing.assert_close(gaussian_log_likelihood(x_mean, x_bin, -0.5), reference, rtol=1e-12, atol=1e-12)
+
+
+def test_active_units_counts_the_units_whose_posterior_mean_varies() -> None:
+    model = VAE(image_shape=(1, 3, 3), latent_dim=4, hidden=(8,)).double()
+    with torch.no_grad():
+        last = model.encoder[-1]  # outputs (mu, log_var): rows 0..3 are mu
+        last.weight[1:3] = 0  # units 1 and 2: mu no longer depends on x
+    x = torch.rand(200, 1, 3, 3, generator=gen(12), dtype=DTYPE).round()
+    assert active_units(model, x, threshold=1e-12) == 2
+
+
+def test_evaluate_elbo_is_the_average_of_the_loss_terms() -> None:
+    model = tiny_vae(2)
+    x = torch.rand(10, 1, 3, 3, generator=gen(13), dtype=DTYPE).round()
+    result = evaluate_elbo(model, x, batch_size=4)
+    assert result["elbo"] == pytest.approx(-(result["recon"] + result["kl"]), abs=1e-9)
+    torch.manual_seed(0)
+    assert result["kl"] == pytest.approx(float(model.loss(x)["kl"]), abs=1e-9)  # the KL term is exact
