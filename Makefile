@@ -69,15 +69,19 @@ execute: $(INSTALLED)
 # exercises/<set>_<topic>.ipynb and the public checks in gencourse/exercises/public_checks/
 # (both committed; a test fails when they are out of date), the book's list book/exercises.md,
 # and the autograder build/exercises/<set>/autograder.zip with the hidden tests (not committed).
-exercises: $(INSTALLED)
+EXERCISES_BUILT := build/exercises/.built
+$(EXERCISES_BUILT): $(INSTALLED) $(wildcard exercises/src/*.py) gencourse/exercises/build.py
 	$(BIN)/python -m gencourse.exercises build
+	touch $@
+
+exercises: $(EXERCISES_BUILT)
 
 # Grade a folder of submitted notebooks: scores.csv and feedback/ in OUT (default <folder>-graded).
 SET ?=
 OUT ?=
 TIMEOUT ?= 120
 OVERWRITE ?=
-grade: exercises
+grade: $(EXERCISES_BUILT)
 	@test -n "$(SUBMISSIONS)" || { echo "usage: make grade SUBMISSIONS=folder [SET=ch01] [OUT=folder] [TIMEOUT=120] [OVERWRITE=1]"; exit 2; }
 	$(BIN)/python -m gencourse.exercises grade "$(SUBMISSIONS)" --timeout $(TIMEOUT) \
 		$(if $(SET),--set $(SET)) $(if $(OUT),--out "$(OUT)") $(if $(OVERWRITE),--overwrite)
