@@ -83,14 +83,14 @@ def main() -> None:
     def step(_: object) -> dict[str, torch.Tensor]:
         for _ in range(n_critic):
             x, y = next(batches)
-            batch = (x, y) if conditional else x
-            d = model.discriminator_loss(batch)
+            args = (x, y) if conditional else (x,)
+            d = model.discriminator_loss(*args)
             opt_d.zero_grad()
             d["loss"].backward()
             opt_d.step()
             if isinstance(model, WGAN):
                 model.clip()  # weight clipping (a no-op for WGAN-GP)
-        g = model.generator_loss(batch)
+        g = model.generator_loss(*args)
         opt_g.zero_grad()
         g["loss"].backward()
         opt_g.step()

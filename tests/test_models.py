@@ -17,9 +17,11 @@ import torch
 from torch import nn
 
 from gencourse.data import Batches
+from gencourse.gan import GAN, adversarial_step
 from gencourse.lvm import Autoencoder
 from gencourse.train import train
 from gencourse.vae import VAE
+from gencourse.wgan import WGAN, exact_w1
 
 
 @dataclass(frozen=True)
@@ -141,3 +143,141 @@ def test_a_tiny_training_run_lowers_the_loss(name):
         torch.manual_seed(1)
         after = float(model.loss(*args)["loss"])
     assert after < before and sum(history["loss"][-20:]) < sum(history["loss"][:20]), (before, after)
+
+
+# Adversarial models (chapters 4 and 5) have no single loss: a discriminator (or critic) loss and a
+# generator loss, each a dict. Their checks mirror the ones above, part by part.
+
+
+@dataclass(frozen=True)
+class AdversarialCase:
+    build: Callable[[], nn.Module]  # a small instance, seeded
+    batch: Callable[[int], torch.Tensor]  # n examples of data the model accepts
+    n_classes: int = 0  # conditional models take labels too: discriminator_loss(x, y), sample(n, y)
+    n_critic: int = 1
+    lr: float = 1e-3
+    steps: int = 300  # of the tiny training run
+
+
+def shifted_points(n: int, seed: int = 0) -> torch.Tensor:
+    """2-D points from N((2, 2), 0.5^2 I): far from where an untrained generator puts its mass."""
+    return 2 + 0.5 * torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+
+
+def template_images(n: int, seed: int = 0) -> torch.Tensor:
+    """28x28 images in [-1, 1] (the tanh generators' scale), each one of four fixed binary templates.
+
+    Structured data, so that the distance of the samples to the data measures learning: for
+    images of independent random pixels the nearest distribution in W1 is a constant grey image.
+    """
+    templates = 2 * torch.rand(4, 1, 28, 28, generator=torch.Generator().manual_seed(seed)).round() - 1
+    return templates[torch.arange(n) % 4]
+
+
+ADVERSARIAL: dict[str, AdversarialCase] = {
+    "gan_mlp": AdversarialCase(build=seeded(lambda: GAN(latent_dim=2, hidden=(32, 32))), batch=shifted_points),
+    "gan_mlp_minimax": AdversarialCase(
+        build=seeded(lambda: GAN(latent_dim=2, hidden=(32, 32), generator_objective="minimax")), batch=shifted_points),
+    "gan_dcgan": AdversarialCase(build=seeded(lambda: GAN(architecture="dcgan", latent_dim=8, width=8)),
+                                 batch=template_images, steps=100),
+    "gan_dcgan_conditional": AdversarialCase(
+        build=seeded(lambda: GAN(architecture="dcgan", latent_dim=8, width=8, n_classes=4)), batch=template_images,
+        n_classes=4, steps=200),  # label k asks for template k
+    "wgan_clip_mlp": AdversarialCase(build=seeded(lambda: WGAN(latent_dim=2, hidden=(32, 32), lipschitz="clip",
+                                                               clip=0.1)), batch=shifted_points, n_critic=5),
+    "wgan_gp_mlp": AdversarialCase(build=seeded(lambda: WGAN(latent_dim=2, hidden=(32, 32))), batch=shifted_points,
+                                   n_critic=5),
+    "wgan_gp_dcgan": AdversarialCase(build=seeded(lambda: WGAN(architecture="dcgan", latent_dim=8, width=8)),
+                                     batch=template_images, n_critic=2, steps=100),
+}
+ADVERSARIAL_NAMES = sorted(ADVERSARIAL)
+
+
+def adversarial_inputs(case: AdversarialCase, n: int) -> tuple[torch.Tensor, ...]:
+    x = case.batch(n)
+    return (x,) if not case.n_classes else (x, torch.arange(n) % case.n_classes)
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL_NAMES)
+def test_both_losses_are_finite_scalars_with_detached_diagnostics(name):
+    case = ADVERSARIAL[name]
+    model = case.build()
+    for out in (model.discriminator_loss(*adversarial_inputs(case, 16)),
+                model.generator_loss(*adversarial_inputs(case, 16))):
+        assert out["loss"].dim() == 0 and torch.isfinite(out["loss"]) and out["loss"].requires_grad
+        for key, value in out.items():
+            if key != "loss":
+                assert not torch.as_tensor(value).requires_grad, f"diagnostic {key!r} must be detached"
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL_NAMES)
+def test_each_loss_reaches_every_parameter_of_its_own_player(name):
+    """The discriminator's loss trains every discriminator parameter and none of the generator's (the fakes are
+    detached); the generator's loss reaches every generator parameter."""
+    case = ADVERSARIAL[name]
+    model = case.build()
+    model.discriminator_loss(*adversarial_inputs(case, 16))["loss"].backward()
+    for parameter_name, p in model.discriminator.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all(), parameter_name
+        # A critic's output bias cancels in E f(x) - E f(G(z)): its gradient is exactly 0, rightly.
+        assert p.grad.abs().sum() > 0 or (isinstance(model, WGAN) and parameter_name.endswith("bias")), parameter_name
+    assert all(p.grad is None for p in model.generator.parameters()), "the discriminator's loss reaches the generator"
+    model.zero_grad(set_to_none=True)
+    model.generator_loss(*adversarial_inputs(case, 16))["loss"].backward()
+    for parameter_name, p in model.generator.named_parameters():
+        assert p.grad is not None and torch.isfinite(p.grad).all() and p.grad.abs().sum() > 0, parameter_name
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL_NAMES)
+def test_adversarial_samples_have_the_data_shape_on_the_model_device(name):
+    case = ADVERSARIAL[name]
+    model = case.build()
+    x = model.sample(5)
+    assert x.shape == (5, *case.batch(1).shape[1:])
+    assert x.device == next(model.parameters()).device and torch.isfinite(x).all()
+    assert model.training, "sample() must leave the model in the mode it found it in"
+
+
+@pytest.mark.parametrize("name", ADVERSARIAL_NAMES)
+def test_adversarial_state_dict_round_trip_and_rebuild_from_config(name, tmp_path):
+    case = ADVERSARIAL[name]
+    model = case.build()
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    rebuilt = type(model)(**model.config)
+    rebuilt.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    args = adversarial_inputs(case, 8)
+    for loss in ("discriminator_loss", "generator_loss"):
+        torch.manual_seed(1)  # the same noise z (and interpolation weights) for both
+        expected = getattr(model, loss)(*args)["loss"]
+        torch.manual_seed(1)
+        torch.testing.assert_close(getattr(rebuilt, loss)(*args)["loss"], expected, atol=0, rtol=0)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ADVERSARIAL_NAMES)
+def test_a_tiny_adversarial_run_brings_the_samples_closer_to_the_data(name):
+    """An adversarial loss need not go down; what must improve is the distance of the samples to the data.
+
+    For 2-D data, the exact W1 between 256 samples and 256 data points. For images, the distance
+    between the mean sample and the mean image: in 784 dimensions, W1 between two sets of 256
+    points measures little but sampling noise, while the mean is the first thing a generator learns.
+    """
+    case = ADVERSARIAL[name]
+    model = case.build()
+    x = case.batch(512)
+    y = torch.arange(512) % case.n_classes if case.n_classes else None
+    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=case.lr, betas=(0.5, 0.9))
+    opt_g = torch.optim.Adam(model.generator.parameters(), lr=case.lr, betas=(0.5, 0.9))
+    batches = Batches(*((x,) if y is None else (x, y)), batch_size=32 * case.n_critic, seed=0)
+
+    def distance() -> float:
+        torch.manual_seed(1)
+        samples = model.sample(256)
+        if x.dim() > 2:
+            return float((samples.mean(0) - x.mean(0)).norm())
+        return exact_w1(samples, x[:256])
+
+    before = distance()
+    train(adversarial_step(model, opt_d, opt_g, case.n_critic), batches, steps=case.steps, progress=False)
+    after = distance()
+    assert after < before, (before, after)

@@ -1,7 +1,7 @@
 """Chapter 4, generative adversarial networks: the losses on logits, the networks, the model."""
 
 from gencourse.gan.divergences import gan_value, js_divergence, kl_divergence, total_variation
-from gencourse.gan.gan import GAN, AdversarialModel, build_networks, load_pretrained_gan, split_batch
+from gencourse.gan.gan import GAN, AdversarialModel, build_networks, load_pretrained_gan
 from gencourse.gan.losses import (
     GENERATOR_LOSSES,
     density_ratio,
@@ -12,8 +12,11 @@ from gencourse.gan.losses import (
 )
 from gencourse.gan.modes import mode_coverage
 from gencourse.gan.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
+from gencourse.gan.training import adversarial_step, fit_adversarial
 
 __all__ = [
+    "fit_adversarial",
+    "adversarial_step",
     "mode_coverage",
     "total_variation",
     "kl_divergence",
@@ -33,5 +36,4 @@ __all__ = [
     "generator_loss_minimax",
     "generator_loss_non_saturating",
     "optimal_discriminator",
-    "split_batch",
 ]

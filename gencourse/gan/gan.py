@@ -16,8 +16,8 @@ path); only ``opt_g`` steps, and ``opt_d.zero_grad()`` clears them before the ne
 discriminator step. ``x`` is passed to ``generator_loss`` only for its batch size and device
 (and, for a conditional GAN, its labels).
 
-A *conditional* GAN (Mirza & Osindero, 2014) passes labels ``y`` to both networks; its
-``discriminator_loss((x, y))`` and ``generator_loss((x, y))`` take an ``(x, y)`` pair, and
+A *conditional* GAN (Mirza & Osindero, 2014) passes labels ``y`` to both networks, as the
+conditional VAE of chapter 3 does: ``discriminator_loss(x, y)``, ``generator_loss(x, y)``, and
 ``sample(n, y)`` draws digits of chosen classes.
 """
 
@@ -30,16 +30,6 @@ from torch import nn
 
 from gencourse.gan.losses import GENERATOR_LOSSES, discriminator_loss
 from gencourse.gan.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
-
-Batch = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
-
-
-def split_batch(batch: Batch) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """``x`` or ``(x, y)`` -> ``(x, y or None)``."""
-    if isinstance(batch, (tuple, list)):
-        x, y = batch
-        return x, y
-    return batch, None
 
 
 class AdversarialModel(nn.Module):
@@ -62,8 +52,9 @@ class AdversarialModel(nn.Module):
         return next(self.parameters()).device
 
     def prior(self, n: int) -> torch.Tensor:
-        """``n`` latents ``z ~ N(0, I)``: ``(n, latent_dim)`` on the model's device."""
-        return torch.randn(n, self.latent_dim, device=self._device())
+        """``n`` latents ``z ~ N(0, I)``: ``(n, latent_dim)`` on the model's device, in its dtype."""
+        p = next(self.parameters())
+        return torch.randn(n, self.latent_dim, device=p.device, dtype=p.dtype)
 
     def fake(self, n: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """``G(z, y)`` for ``n`` fresh latents, with gradients (for the losses)."""
@@ -106,21 +97,19 @@ class GAN(AdversarialModel):
         self.generator, self.discriminator = build_networks(architecture, latent_dim, data_dim, hidden, width,
                                                             n_classes, discriminator_norm)
 
-    def discriminator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """``{"loss": (eq:gan-d-loss), "d_real", "d_fake"}``: the loss and the mean D(x) on real and fake (detached)."""
-        x, y = split_batch(batch)
+    def discriminator_loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``{"loss": (eq:gan-d-loss), "D_real", "D_fake"}``: the loss and the mean ``D(x)`` on real and fake points."""
         x_fake = self.fake(len(x), y).detach()  # the generator is fixed during the discriminator's step
         d_real, d_fake = self.discriminator(x, y), self.discriminator(x_fake, y)  # logits, (B,)
         loss = discriminator_loss(d_real, d_fake)  # (eq:gan-d-loss)
-        return {"loss": loss, "d_real": torch.sigmoid(d_real).mean().detach(),
-                "d_fake": torch.sigmoid(d_fake).mean().detach()}
+        return {"loss": loss, "D_real": torch.sigmoid(d_real).mean().detach(),
+                "D_fake": torch.sigmoid(d_fake).mean().detach()}
 
-    def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """``{"loss": (eq:gan-g-ns) or (eq:gan-g-minimax), "d_fake"}`` for fresh fakes as many as ``batch``."""
-        x, y = split_batch(batch)
+    def generator_loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``{"loss": (eq:gan-g-ns) or (eq:gan-g-minimax), "D_fake"}`` for as many fresh fakes as ``x`` has rows."""
         d_fake = self.discriminator(self.fake(len(x), y), y)
         loss = GENERATOR_LOSSES[self.generator_objective](d_fake)
-        return {"loss": loss, "d_fake": torch.sigmoid(d_fake).mean().detach()}
+        return {"loss": loss, "D_fake": torch.sigmoid(d_fake).mean().detach()}
 
 
 def build_networks(architecture: str, latent_dim: int, data_dim: int, hidden: tuple[int, ...] | list[int],

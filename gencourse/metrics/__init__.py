@@ -2,9 +2,11 @@
 
 from gencourse.metrics.classifier import MNISTClassifier, accuracy, classify, load_classifier
 from gencourse.metrics.sample_quality import (
+    checkpoint_table,
     classifier_fid,
     classifier_inception_score,
     floors,
+    format_table,
     frechet_distance,
     gaussian_statistics,
     inception_score,
@@ -17,9 +19,11 @@ __all__ = [
     "MNISTClassifier",
     "accuracy",
     "classifier_fid",
+    "checkpoint_table",
     "classifier_inception_score",
     "classify",
     "floors",
+    "format_table",
     "frechet_distance",
     "gaussian_statistics",
     "inception_score",

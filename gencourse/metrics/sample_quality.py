@@ -126,3 +126,36 @@ def score_sampler(sample: Callable[[int], torch.Tensor], reference: torch.Tensor
         torch.manual_seed(seed)
         x = torch.cat([sample(min(batch_size, n - i)).cpu() for i in range(0, n, batch_size)])
     return sample_quality(x.float(), reference, model)
+
+
+def checkpoint_table(names: list[str]) -> list[dict[str, object]]:
+    """One row per shipped generator checkpoint: its classifier IS and FID (10,000 samples), then the two floors.
+
+    Read from the sidecars (nothing is recomputed); a checkpoint that is not shipped is skipped.
+    Rows: ``{"model", "inception_score", "fid", "steps", "seconds"}``.
+    """
+    from gencourse.pretrained import available, read_sidecar
+
+    rows: list[dict[str, object]] = []
+    for name in names:
+        if name not in available():
+            continue
+        record = read_sidecar(name)
+        rows.append({"model": name, "inception_score": record["metrics"]["inception_score_10000"],
+                     "fid": record["metrics"]["fid_10000"],
+                     "steps": record["budget"].get("generator_steps"),
+                     "seconds": record["budget"].get("wall_clock_seconds")})
+    floor = floors()
+    rows.append({"model": "floor: 10,000 training images (FID against the test set)",
+                 "inception_score": read_sidecar("mnist_classifier")["metrics"]["inception_score_train10k"],
+                 "fid": floor["fid_floor_train10k_vs_test"], "steps": None, "seconds": None})
+    rows.append({"model": "floor: the 10,000 test images (IS; FID 0 by definition)",
+                 "inception_score": floor["inception_score_test"], "fid": 0.0, "steps": None, "seconds": None})
+    return rows
+
+
+def format_table(rows: list[dict[str, object]]) -> str:
+    """:func:`checkpoint_table`'s rows as a plain-text table."""
+    lines = [f"{'model':<58} {'IS':>6} {'FID':>8}"]
+    lines += [f"{row['model']:<58} {row['inception_score']:>6.2f} {row['fid']:>8.2f}" for row in rows]
+    return "\n".join(lines)

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from gencourse.gan.gan import AdversarialModel, Batch, build_networks, split_batch
+from gencourse.gan.gan import AdversarialModel, build_networks
 from gencourse.wgan.critic import clip_weights, critic_loss, generator_loss_wasserstein, gradient_penalty, interpolates
 
 
@@ -47,12 +47,11 @@ class WGAN(AdversarialModel):
     def critic(self) -> torch.nn.Module:
         return self.discriminator
 
-    def discriminator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
+    def discriminator_loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``{"loss", "w1", "gp"}``: (eq:critic-loss) plus ``penalty * (eq:gradient-penalty)`` for WGAN-GP.
 
         ``w1`` is the critic's current estimate ``E f(x) - E f(G(z))`` (detached).
         """
-        x, y = split_batch(batch)
         x_fake = self.fake(len(x), y).detach()
         f_real, f_fake = self.critic(x, y), self.critic(x_fake, y)
         loss = critic_loss(f_real, f_fake)  # (eq:critic-loss)
@@ -63,9 +62,8 @@ class WGAN(AdversarialModel):
             out["gp"] = gp.detach()
         return {"loss": loss, **out}
 
-    def generator_loss(self, batch: Batch) -> dict[str, torch.Tensor]:
-        """``{"loss": (eq:wgan-g-loss)}`` for a fresh batch of fakes the size of ``batch``."""
-        x, y = split_batch(batch)
+    def generator_loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """``{"loss": (eq:wgan-g-loss)}`` for as many fresh fakes as ``x`` has rows."""
         loss = generator_loss_wasserstein(self.critic(self.fake(len(x), y), y))  # (eq:wgan-g-loss)
         return {"loss": loss}
 
