@@ -83,14 +83,14 @@ def main() -> None:
     def step(_: object) -> dict[str, torch.Tensor]:
         for _ in range(n_critic):
             x, y = next(batches)
-            args = (x, y) if conditional else (x,)
-            d = model.discriminator_loss(*args)
+            inputs = (x, y) if conditional else (x,)
+            d = model.discriminator_loss(*inputs)
             opt_d.zero_grad()
             d["loss"].backward()
             opt_d.step()
             if isinstance(model, WGAN):
                 model.clip()  # weight clipping (a no-op for WGAN-GP)
-        g = model.generator_loss(*args)
+        g = model.generator_loss(*inputs)
         opt_g.zero_grad()
         g["loss"].backward()
         opt_g.step()

@@ -106,6 +106,16 @@ def test_gradient_penalty_of_a_linear_critic_is_the_squared_norm_excess():
     torch.testing.assert_close(grad, 2 * 4 * w.detach() / 5)
 
 
+def test_the_one_sided_penalty_spares_every_1_lipschitz_critic():
+    x_hat = torch.randn(16, 2, dtype=torch.float64)
+    for w, expected in [((0.6, 0.0), 0.0), ((0.3, 0.4), 0.0), ((3.0, 4.0), 16.0)]:
+        w = torch.tensor(w, dtype=torch.float64)
+        gp = gradient_penalty(lambda x, w=w: x @ w, x_hat, one_sided=True)
+        assert float(gp) == pytest.approx(expected, abs=1e-14)
+    assert float(gradient_penalty(lambda x: x @ torch.tensor([0.6, 0.0], dtype=torch.float64), x_hat)) == (
+        pytest.approx(0.16))  # the two-sided penalty does not
+
+
 def test_gradient_penalty_of_a_quadratic_critic_at_known_interpolates():
     """f(x) = ||x||^2 / 2 has gradient x; with alpha given, the interpolates and the penalty are exact."""
     x_real = torch.tensor([[2.0, 0.0], [0.0, 1.0]], dtype=torch.float64)

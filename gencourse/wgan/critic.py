@@ -44,17 +44,23 @@ def interpolates(x_real: torch.Tensor, x_fake: torch.Tensor, alpha: torch.Tensor
     return alpha * x_real + (1 - alpha) * x_fake  # (eq:wgan-gp-interpolate)
 
 
-def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor) -> torch.Tensor:
+def gradient_penalty(critic: Callable[[torch.Tensor], torch.Tensor], x_hat: torch.Tensor,
+                     one_sided: bool = False) -> torch.Tensor:
     r"""``E (||grad_x f(x_hat)||_2 - 1)^2`` over the points ``x_hat``  (eq:gradient-penalty).
 
     The gradient is taken with ``create_graph=True`` so that the penalty itself can be
-    differentiated with respect to the critic's parameters.
+    differentiated with respect to the critic's parameters. ``one_sided=True`` penalises only
+    norms above 1, ``E max(0, ||grad f|| - 1)^2`` (Gulrajani et al., 2017, appendix; Petzka et
+    al., 2018): it leaves every 1-Lipschitz critic unpenalised. In 1-D this matters: the
+    two-sided penalty puts a barrier at slope 0 between the critics of slope -1 and +1, and a
+    critic that starts with the wrong sign stays there.
     """
     x_hat = x_hat.detach().requires_grad_(True)
     f = critic(x_hat)
     (grad,) = torch.autograd.grad(f.sum(), x_hat, create_graph=True)  # each f_i depends on x_hat_i only
     norm = grad.flatten(1).norm(dim=1)  # (B,)
-    return (norm - 1).square().mean()  # (eq:gradient-penalty)
+    excess = (norm - 1).clamp_min(0) if one_sided else norm - 1
+    return excess.square().mean()  # (eq:gradient-penalty)
 
 
 @torch.no_grad()
@@ -71,7 +77,8 @@ def estimate_w1(critic: Callable[[torch.Tensor], torch.Tensor], x: torch.Tensor,
 
 
 def fit_critic(critic: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int = 2000, lr: float = 1e-3,
-               penalty: float = 100.0, batch_size: int = 256, generator: torch.Generator | None = None) -> list[float]:
+               penalty: float = 100.0, batch_size: int = 256, generator: torch.Generator | None = None,
+               one_sided: bool = False) -> list[float]:
     r"""Train ``critic`` with a gradient penalty to maximise ``E_x f - E_y f`` on two samples; return its estimates.
 
     Why ``penalty=100`` and not WGAN-GP's 10: the penalty is soft. A critic of slope ``k`` along
@@ -91,7 +98,8 @@ def fit_critic(critic: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int =
         xb, yb = x[i], y[j]
         f_x, f_y = critic(xb), critic(yb)
         alpha = torch.rand(batch_size, generator=generator, dtype=x.dtype)
-        loss = critic_loss(f_x, f_y) + penalty * gradient_penalty(critic, interpolates(xb, yb, alpha))
+        gp = gradient_penalty(critic, interpolates(xb, yb, alpha), one_sided=one_sided)
+        loss = critic_loss(f_x, f_y) + penalty * gp
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
