@@ -19,7 +19,8 @@ form of :func:`gencourse.vi.gaussian_kl`. Options, all keyword arguments:
   means, with one learned log-variance ``x_log_var``);
 - ``n_classes > 0`` makes it a *conditional* VAE (Sohn et al., 2015): the one-hot label
   :math:`y` is an input of both networks, :math:`q_\phi(z \mid x, y)` and
-  :math:`p_\theta(x \mid z, y)`, and ``sample(n, y)`` draws images of chosen classes;
+  :math:`p_\theta(x \mid z, y)`, and ``sample(n, y)`` draws images of chosen classes; the prior
+  stays :math:`\mathcal{N}(0, I)` (Sohn et al. also learn a prior network :math:`p_\theta(z \mid y)`);
 - ``k > 1`` trains on the IWAE bound with ``k`` samples instead of the ELBO (Burda et al., 2016).
 
 ``loss(x, y=None, beta=None)`` returns ``{"loss", "recon", "kl", "elbo"}`` (per-image means,
