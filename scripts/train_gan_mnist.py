@@ -12,11 +12,18 @@ checkpoints itself every 1,000 steps to ``--run-checkpoint`` and resumes from th
 
 Images are scaled to [-1, 1] for the tanh generator; samples are mapped back with
 ``(x + 1) / 2`` before they are scored.
+
+With ``--ema DECAY`` the script also keeps an exponential moving average of the generator's
+weights (Yazici et al., 2019), which usually draws cleaner samples than the last iterate; at
+the end both generators are scored on 2,000 samples drawn with a *validation* seed (1), the
+better one is shipped, and both validation figures go into the sidecar. The reported 10,000-
+and 2,000-sample figures use the evaluation seed (0).
 """
 
 from __future__ import annotations
 
 import argparse
+import copy
 import platform
 import tempfile
 import time
@@ -43,7 +50,7 @@ def build(kind: str) -> tuple[torch.nn.Module, dict[str, float], int]:
     if kind == "conditional_dcgan":
         return GAN(architecture="dcgan", latent_dim=64, width=64, n_classes=10), {"lr": 2e-4, "beta1": 0.5}, 1
     if kind == "wgan_gp":  # Gulrajani et al. (2017): Adam(1e-4, 0.5, 0.9), lambda = 10; fewer critic steps here
-        return WGAN(architecture="dcgan", latent_dim=64, width=64, lipschitz="gp"), {"lr": 2e-4, "beta1": 0.5,
+        return WGAN(architecture="dcgan", latent_dim=64, width=32, lipschitz="gp"), {"lr": 2e-4, "beta1": 0.5,
                                                                                      "beta2": 0.9}, 2
     raise ValueError(kind)
 
@@ -56,6 +63,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--monitor-every", type=int, default=1000)
+    parser.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator (0: none)")
     parser.add_argument("--run-checkpoint", type=Path, default=None)
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--directory", type=Path, default=None)
@@ -76,6 +84,7 @@ def main() -> None:
     batches = Batches(2 * x_train - 1, y_train, batch_size=args.batch_size, seed=args.seed)
     classifier = load_classifier()
     count = [0]
+    ema = copy.deepcopy(model.generator) if args.ema else None
 
     def sampler(n: int) -> torch.Tensor:
         return (model.sample(n) + 1) / 2
@@ -94,6 +103,12 @@ def main() -> None:
         opt_g.zero_grad()
         g["loss"].backward()
         opt_g.step()
+        if ema is not None:
+            with torch.no_grad():
+                for p_ema, p in zip(ema.parameters(), model.generator.parameters(), strict=True):
+                    p_ema.lerp_(p, 1 - args.ema)
+                for b_ema, b in zip(ema.buffers(), model.generator.buffers(), strict=True):
+                    b_ema.copy_(b)  # batch-norm statistics follow the live generator
         count[0] += 1
         if count[0] % args.monitor_every == 0:
             quality = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
@@ -104,6 +119,10 @@ def main() -> None:
 
     run_config = {**model.config, **opt, "n_critic": n_critic, "steps": args.steps, "batch_size": args.batch_size,
                   "seed": args.seed}
+    parts = {"model": model, "opt_d": opt_d, "opt_g": opt_g, "batches": batches}
+    if ema is not None:
+        run_config["ema"] = args.ema
+        parts["ema"] = ema
     resumed = run_checkpoint.exists()
     start = time.time()
 
@@ -111,16 +130,26 @@ def main() -> None:
         while True:
             yield None
 
-    train(step, forever(), args.steps,
-          parts={"model": model, "opt_d": opt_d, "opt_g": opt_g, "batches": batches},
-          checkpoint=run_checkpoint, checkpoint_every=1000, config=run_config, log_every=100, progress=False)
+    train(step, forever(), args.steps, parts=parts, checkpoint=run_checkpoint, checkpoint_every=1000,
+          config=run_config, log_every=100, progress=False)
     seconds = time.time() - start
     model.eval()
+    selection = {}
+    if ema is not None:  # pick the last iterate or the average on a validation seed, never on the reported one
+        last = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
+        live = copy.deepcopy(model.generator.state_dict())
+        model.generator.load_state_dict(ema.state_dict())
+        averaged = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
+        use_ema = averaged["inception_score"] >= last["inception_score"]
+        if not use_ema:
+            model.generator.load_state_dict(live)
+        selection = {"validation_seed": 1, "validation_last_iterate": last, "validation_ema": averaged,
+                     "shipped": f"moving average (decay {args.ema})" if use_ema else "last iterate"}
     metrics = {f"{key}_10000": value for key, value in
                score_sampler(sampler, x_test, n=10_000, seed=EVAL_SEED, model=classifier).items()}
     metrics.update({f"{key}_2000": value for key, value in
                     score_sampler(sampler, x_test, n=2000, seed=EVAL_SEED, model=classifier).items()})
-    metrics.update({"eval_seed": EVAL_SEED, "reference": "MNIST test set (10,000)", **floors()})
+    metrics.update({"eval_seed": EVAL_SEED, "reference": "MNIST test set (10,000)", **floors(), **selection})
     budget = {
         "generator_steps": args.steps,
         "critic_steps_per_generator_step": n_critic,
