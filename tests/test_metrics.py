@@ -8,6 +8,7 @@ import pytest
 import scipy.linalg
 import torch
 
+from gencourse import pretrained
 from gencourse.metrics import (
     MNISTClassifier,
     classify,
@@ -99,3 +100,28 @@ def test_the_shipped_classifier_reaches_99_percent_and_reproduces_its_sidecar():
     for key, value in floors().items():
         assert measured[key] == pytest.approx(value, rel=1e-4), key
     assert 9.0 < floors()["inception_score_test"] <= 10 and 0 < floors()["fid_floor_train10k_vs_test"] < 10
+
+
+GAN_CHECKPOINTS = ["ch04_dcgan", "ch04_conditional_dcgan", "ch05_wgan_gp"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", [n for n in GAN_CHECKPOINTS if n in pretrained.available()])
+def test_a_shipped_generator_reproduces_its_sidecar_scores(name):
+    """The generator loads from its sidecar's configuration and its 2,000-sample IS and FID are the recorded ones."""
+    from gencourse.data import load_mnist
+    from gencourse.gan import load_pretrained_gan
+
+    record = read_sidecar(name)
+    gan = load_pretrained_gan(name)
+    x_test, _ = load_mnist("test", download=False)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        again = score_sampler(lambda n: (gan.sample(n) + 1) / 2, x_test, n=2000, seed=record["metrics"]["eval_seed"])
+    finally:
+        torch.set_num_threads(threads)
+    assert again["inception_score"] == pytest.approx(record["metrics"]["inception_score_2000"], rel=1e-4)
+    assert again["fid"] == pytest.approx(record["metrics"]["fid_2000"], rel=1e-4)
+    for key in ("fid_floor_train10k_vs_test", "inception_score_test"):
+        assert record["metrics"][key] == floors()[key]  # scored beside the floors of the shipped classifier
