@@ -48,7 +48,7 @@ def inception_score(probs: torch.Tensor) -> float:
     p_y = probs.mean(0, keepdim=True)  # (1, K): the marginal class distribution of the samples
     log_ratio = torch.log(probs.clamp_min(1e-300)) - torch.log(p_y.clamp_min(1e-300))
     kl = (probs * log_ratio).sum(1)  # (N,); 0 log 0 = 0 since probs multiplies
-    return float(kl.mean().exp())
+    return float(kl.mean().exp())  # (eq:inception-score)
 
 
 def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -72,7 +72,7 @@ def frechet_distance(mu1: torch.Tensor, sigma1: torch.Tensor, mu2: torch.Tensor,
     mu1, mu2, sigma1, sigma2 = (t.double() for t in (mu1, mu2, sigma1, sigma2))
     root1 = _sqrt_psd(sigma1)
     cross = torch.linalg.eigvalsh(root1 @ sigma2 @ root1).clamp_min(0).sqrt().sum()
-    return float((mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * cross)
+    return float((mu1 - mu2).square().sum() + sigma1.trace() + sigma2.trace() - 2 * cross)  # (eq:fid)
 
 
 def classifier_fid(x: torch.Tensor, reference: torch.Tensor, model: MNISTClassifier | None = None) -> float:

@@ -54,7 +54,7 @@ def discrete_transport(a: np.ndarray, b: np.ndarray, cost: np.ndarray) -> tuple[
     rows = np.kron(np.eye(m), np.ones((1, n)))  # (m, m n): sum over j of gamma_ij
     cols = np.kron(np.ones((1, m)), np.eye(n))  # (n, m n): sum over i of gamma_ij
     result = linprog(cost.ravel(), A_eq=np.vstack([rows, cols]), b_eq=np.concatenate([a, b]),
-                     bounds=(0, None), method="highs")
+                     bounds=(0, None), method="highs")  # (eq:discrete-ot)
     if result.status != 0:
         raise RuntimeError(f"the transport linear program failed: {result.message}")
     return result.x.reshape(m, n), float(result.fun)
