@@ -83,7 +83,9 @@ def main() -> None:
     # Each training step draws n_critic batches for the critic and reuses the last for the generator.
     batches = Batches(2 * x_train - 1, y_train, batch_size=args.batch_size, seed=args.seed)
     classifier = load_classifier()
-    count = [0]
+    count = [0]  # generator steps done, for the progress lines; a resumed run starts from its checkpoint's step
+    if run_checkpoint.exists():
+        count[0] = int(torch.load(run_checkpoint, map_location="cpu", weights_only=True)["step"])
     ema = copy.deepcopy(model.generator) if args.ema else None
 
     def sampler(n: int) -> torch.Tensor:
