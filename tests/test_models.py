@@ -110,13 +110,19 @@ def test_samples_have_the_data_shape_on_the_model_device(name):
     assert x.device == next(model.parameters()).device and torch.isfinite(x).all()
 
 
+def rebuild(model: nn.Module, tmp_path) -> nn.Module:
+    """A new instance built from ``model.config``, with the ``state_dict`` saved to a file and loaded back."""
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    rebuilt = type(model)(**model.config)
+    rebuilt.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    return rebuilt
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_round_trip_and_rebuild_from_config(name, tmp_path):
     case = CASES[name]
     model = case.build()
-    torch.save(model.state_dict(), tmp_path / "model.pt")
-    rebuilt = type(model)(**model.config)
-    rebuilt.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    rebuilt = rebuild(model, tmp_path)
     args = inputs(case, 8)
     torch.manual_seed(1)  # stochastic losses (a VAE's sample of z) draw the same noise for both
     expected = model.loss(*args)["loss"]
@@ -242,9 +248,7 @@ def test_adversarial_samples_have_the_data_shape_on_the_model_device(name):
 def test_adversarial_state_dict_round_trip_and_rebuild_from_config(name, tmp_path):
     case = ADVERSARIAL[name]
     model = case.build()
-    torch.save(model.state_dict(), tmp_path / "model.pt")
-    rebuilt = type(model)(**model.config)
-    rebuilt.load_state_dict(torch.load(tmp_path / "model.pt", weights_only=True))
+    rebuilt = rebuild(model, tmp_path)
     args = adversarial_inputs(case, 8)
     for loss in ("discriminator_loss", "generator_loss"):
         torch.manual_seed(1)  # the same noise z (and interpolation weights) for both
