@@ -100,7 +100,8 @@ def fit_gaussian_1d(
     """Fit ``N(mu, sigma^2)`` to a 1-D density ``log_p`` (a function of ``(N,)`` points) by minimising a KL on a grid.
 
     ``direction``: ``"reverse"`` for ``KL(q || p)``, ``"forward"`` for ``KL(p || q)``. ``init`` is
-    ``(mu, log_var)``: the reverse KL has one local optimum per mode, so where it starts matters.
+    ``(mu, log_var)``: the reverse KL has one local optimum per mode and a broad symmetric one at
+    ``mu = 0`` (where the default ``init`` lands), so where it starts matters.
     The grid (default 4,001 points on [-10, 10], float64) must cover both densities. Returns
     ``(mu, sigma^2)``.
     """
