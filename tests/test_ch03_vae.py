@@ -173,10 +173,8 @@ def test_vae_elbo_gradient_is_unbiased_for_the_encoder() -> None:
 
 @pytest.fixture(scope="module")
 def pretrained():
-    from gencourse.pretrained import available, load_pretrained, read_sidecar
+    from gencourse.pretrained import load_pretrained, read_sidecar
 
-    if "ch03_vae" not in available():  # until the long training run has finished; removed once it ships
-        pytest.skip("the chapter-3 VAE checkpoint is not shipped yet")
     record = read_sidecar("ch03_vae")
     model = VAE(**record["config"])
     load_pretrained("ch03_vae", model)
