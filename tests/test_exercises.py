@@ -121,8 +121,10 @@ def test_a_reference_solution_that_fails_its_tests_is_refused(tmp_path):
 
 # --- students: checks that say what is wrong, offline ------------------------------------------
 
-def test_public_checks_say_which_check_failed_expected_got_and_a_hint():
+def test_public_checks_say_which_check_failed_expected_got_and_a_hint(tmp_path, monkeypatch):
     import torch
+
+    monkeypatch.chdir(tmp_path)  # otter writes its log, .OTTER_LOG, to the working directory
 
     grader = gencourse.exercises.grader("ch01")
 
