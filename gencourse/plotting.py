@@ -5,11 +5,13 @@ Each takes an optional ``ax`` and returns it, so a notebook can compose figures.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+from matplotlib.animation import FuncAnimation
 from matplotlib.axes import Axes
 from matplotlib.patches import Ellipse
 
@@ -122,3 +124,24 @@ def plot_history(history: History, keys: Sequence[str] | None = None, ax: Axes |
     if title:
         ax.set_title(title)
     return ax
+
+
+# Matplotlib's animation controls use Font Awesome 4 icons and load its stylesheet from a CDN; the
+# course's website must work offline, so the icons become plain Unicode symbols.
+_ANIMATION_ICONS = {
+    "fa fa-minus": "\u2212", "fa fa-plus": "+", "fa fa-fast-backward": "\u23ee", "fa fa-step-backward": "\u23ea",
+    "fa fa-play fa-flip-horizontal": "\u25c0", "fa fa-pause": "\u23f8", "fa fa-play": "\u25b6",
+    "fa fa-step-forward": "\u23e9", "fa fa-fast-forward": "\u23ed",
+}
+
+
+def animation_html(animation: FuncAnimation, **kwargs: object) -> str:
+    """``animation.to_jshtml(**kwargs)`` without requests to other hosts: it plays on an offline website too.
+
+    The controls' Font Awesome icons (and the CDN stylesheet they need) are replaced by Unicode symbols.
+    """
+    html = animation.to_jshtml(**kwargs)
+    html = re.sub(r"<link[^>]*font-awesome[^>]*>", "", html)
+    for icon, symbol in _ANIMATION_ICONS.items():
+        html = html.replace(f'<i class="{icon}"></i>', symbol)
+    return html

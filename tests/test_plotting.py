@@ -5,8 +5,10 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import pytest
 import torch
+from matplotlib.animation import FuncAnimation
 
 from gencourse.plotting import (
+    animation_html,
     density2d,
     gaussian_ellipses,
     grid_points,
@@ -69,3 +71,13 @@ def test_gaussian_ellipses_have_the_covariance_axes():
     assert first.angle % 180 == pytest.approx(0.0, abs=1e-9)
     assert ax.patches[2].angle % 180 == pytest.approx(90.0) and ax.patches[2].width == pytest.approx(4.0)
     plt.close(fig)
+
+
+def test_animation_html_plays_offline():
+    fig, ax = plt.subplots(figsize=(2, 2))
+    (line,) = ax.plot([0, 1], [0, 1])
+    animation = FuncAnimation(fig, lambda i: (line.set_ydata([0, i]),), frames=3)
+    html = animation_html(animation)
+    plt.close(fig)
+    assert "http://" not in html and "https://" not in html and 'class="fa' not in html
+    assert "\u25b6" in html and "<img" in html  # the play button, and the frames themselves
