@@ -9,41 +9,11 @@
 # %% [raw]
 # # ASSIGNMENT CONFIG
 # name: ch03
-# init_cell: false
-# check_all_cell: false
-# export_cell: false
-# run_tests: true
-# tests:
-#   files: true
-#   ok_format: false
 
 # %% [markdown]
 # # Graded exercises 3: variational auto-encoders
 #
-# Four questions on the chapter *Variational auto-encoders*, 10 points in all. Each question asks you to write one function in place of the `...`; the cell after it
-# checks your answer against the public tests and tells you which check failed, what it
-# expected, what it got, and a hint. The grade comes from these checks and from further hidden
-# ones, so an answer that passes the public checks is likely, not certain, to be right.
-#
-# Work in float64 (`torch.float64`) and do not rename the functions or delete the check cells:
-# the grader calls the functions by their names. To hand in, save the notebook and submit the
-# `.ipynb` file (on Colab: *File > Download > Download .ipynb*).
-
-# %% tags=["setup"]
-# Setup: on Colab, install the course package with its exercise checker; elsewhere this cell does nothing.
-import sys
-
-if "google.colab" in sys.modules:
-    # %pip install -q "gencourse[exercises] @ git+https://github.com/gencourse/gencourse@main"
-
-# %%
-import math
-
-import torch
-
-import gencourse.exercises
-
-grader = gencourse.exercises.grader("ch03")
+# Four questions on the chapter *Variational auto-encoders*, 10 points in all.
 
 # %% [raw]
 # # BEGIN QUESTION
@@ -360,10 +330,3 @@ test_beta_and_no_warmup(kl_weight)
 
 # %% [raw]
 # # END QUESTION
-
-# %% [markdown]
-# ## Before you hand in
-#
-# Run every cell from the top (*Runtime > Restart and run all* on Colab, *Kernel > Restart &
-# Run All* in Jupyter) and check that each check cell shows the result you expect. Then submit
-# the `.ipynb` file.

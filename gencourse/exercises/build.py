@@ -57,11 +57,65 @@ class ExerciseSet:
         return sum(q.points for q in self.questions)
 
 
+# What every set shares, added by the build so that a source holds only its own questions.
+OTTER_CONFIG = {"init_cell": False, "check_all_cell": False, "export_cell": False, "run_tests": True,
+                "tests": {"files": True, "ok_format": False}}
+INTRO = """Each question asks you to write one function in place of the `...`; the cell after it checks
+your answer against the public tests and tells you which check failed, what it expected, what it
+got, and a hint. The grade comes from these checks and from further hidden ones, so an answer that
+passes the public checks is likely, not certain, to be right.
+
+Work in float64 (`torch.float64`) and do not rename the functions or delete the check cells: the
+grader calls the functions by their names. To hand in, save the notebook and submit the `.ipynb`
+file (on Colab: *File > Download > Download .ipynb*)."""
+SETUP = (
+    "# Setup: on Colab, install the course package with its exercise checker; elsewhere this cell does nothing.\n"
+    "import sys\n"
+    "\n"
+    'if "google.colab" in sys.modules:\n'
+    '    %pip install -q "gencourse[exercises] @ git+https://github.com/{repository}@{branch}"'
+)
+IMPORTS = """import math
+
+import torch
+
+import gencourse.exercises
+
+grader = gencourse.exercises.grader("{name}")"""
+CLOSING = """## Before you hand in
+
+Run every cell from the top (*Runtime > Restart and run all* on Colab, *Kernel > Restart & Run All*
+in Jupyter) and check that each check cell shows the result you expect. Then submit the `.ipynb`
+file."""
+
+
 def read_source(source: Path) -> nbformat.NotebookNode:
-    """The source as a notebook (magics such as ``# %pip`` become ``%pip`` again)."""
+    """The source as a notebook, completed with the cells every set shares.
+
+    The source holds a raw ``# ASSIGNMENT CONFIG`` cell with the set's ``name`` (otter's other
+    settings default to :data:`OTTER_CONFIG`), a markdown cell with the title and one sentence,
+    and the questions. Added here: the standard instructions, the Colab setup cell, the cell that
+    creates ``grader``, and the closing "Before you hand in" cell.
+    """
     import jupytext
 
-    return jupytext.read(source, fmt="py:percent")
+    nb = jupytext.read(source, fmt="py:percent")
+    config_index = next((i for i, cell in enumerate(nb.cells) if _raw_config(cell, "# ASSIGNMENT CONFIG") is not None),
+                        None)
+    intro_index = next((i for i, cell in enumerate(nb.cells) if cell.cell_type == "markdown"), None)
+    if config_index is None or intro_index is None:
+        raise ValueError(f"{source}: needs a raw '# ASSIGNMENT CONFIG' cell and a markdown cell with the title")
+    config = {**OTTER_CONFIG, **_raw_config(nb.cells[config_index], "# ASSIGNMENT CONFIG")}
+    if "name" not in config:
+        raise ValueError(f"{source}: the '# ASSIGNMENT CONFIG' cell needs the set's name (e.g. name: ch01)")
+    nb.cells[config_index].source = "# ASSIGNMENT CONFIG\n" + yaml.safe_dump(config, sort_keys=False).strip()
+    nb.cells[intro_index].source = nb.cells[intro_index].source.rstrip() + "\n\n" + INTRO
+    nb.cells[intro_index + 1:intro_index + 1] = [
+        nbformat.v4.new_code_cell(SETUP.format(repository=REPOSITORY, branch=BRANCH), metadata={"tags": ["setup"]}),
+        nbformat.v4.new_code_cell(IMPORTS.format(name=config["name"])),
+    ]
+    nb.cells.append(nbformat.v4.new_markdown_cell(CLOSING))
+    return nb
 
 
 def _raw_config(cell: nbformat.NotebookNode, marker: str) -> dict | None:
@@ -71,9 +125,9 @@ def _raw_config(cell: nbformat.NotebookNode, marker: str) -> dict | None:
     return yaml.safe_load("\n".join(lines[1:])) or {}
 
 
-def describe(source: Path) -> ExerciseSet:
+def describe(source: Path, nb: nbformat.NotebookNode | None = None) -> ExerciseSet:
     """Read the set's name, title and questions (with points) from its source, checking them."""
-    nb = read_source(source)
+    nb = read_source(source) if nb is None else nb
     config = next((c for c in (_raw_config(cell, "# ASSIGNMENT CONFIG") for cell in nb.cells) if c is not None), None)
     if config is None or "name" not in config:
         raise ValueError(f"{source}: no raw '# ASSIGNMENT CONFIG' cell with a 'name'")
@@ -137,8 +191,8 @@ def _normalise(nb: nbformat.NotebookNode, exercise_set: ExerciseSet) -> nbformat
 
 def build_set(source: Path, student_dir: Path, public_dir: Path, build_dir: Path) -> ExerciseSet:
     """Run ``otter assign`` on one source and write the student notebook, public checks and autograder."""
-    exercise_set = describe(source)
     master = read_source(source)
+    exercise_set = describe(source, master)
     with tempfile.TemporaryDirectory() as tmp:
         master_path = Path(tmp) / f"{exercise_set.stem}.ipynb"
         nbformat.write(master, master_path)

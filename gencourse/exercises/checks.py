@@ -9,7 +9,7 @@ message say which check failed, what was expected against what was got, and a hi
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 import torch
 
@@ -22,7 +22,7 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _fail(check: str, message: str, hint: str | None) -> None:
+def _fail(check: str, message: str, hint: str | None) -> NoReturn:
     text = f"{check}: {message}"
     if hint:
         text += f"\nHint: {hint}"
@@ -44,7 +44,6 @@ def to_tensor(check: str, value: Any, hint: str | None = None) -> torch.Tensor:
         return torch.as_tensor(value, dtype=torch.float64)
     except (TypeError, ValueError, RuntimeError):
         _fail(check, f"expected a number or a tensor, got {type(value).__name__}: {value!r}", hint)
-    raise AssertionError("unreachable")
 
 
 def close(check: str, got: Any, expected: Any, hint: str | None = None, rtol: float = 1e-6,
@@ -69,9 +68,3 @@ def equal(check: str, got: Any, expected: Any, hint: str | None = None) -> None:
     if got != expected:
         _fail(check, f"expected {expected!r}, got {got!r}", hint)
 
-
-def finite(check: str, got: Any, hint: str | None = None) -> None:
-    """Fail unless every value of ``got`` is finite (no inf, no nan)."""
-    got_t = to_tensor(check, got, hint)
-    if not torch.isfinite(got_t).all():
-        _fail(check, f"expected finite values, got {_describe(got_t)}", hint)
