@@ -13,9 +13,12 @@ Together the ``.pt`` files stay under :data:`SIZE_BUDGET_BYTES`.
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import json
 import os
+import platform
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -108,3 +111,28 @@ def load_pretrained(
     state = torch.load(weights, map_location=map_location, weights_only=True)
     model.load_state_dict(state)
     return record
+
+
+# --- What every training script of a shipped checkpoint shares (scripts/train_*.py) ---------
+
+def run_checkpoint_path(name: str) -> Path:
+    """Where a training script keeps its resumable run checkpoint for ``name`` by default."""
+    return Path(tempfile.gettempdir()) / "gencourse" / f"{name}.ckpt"
+
+
+def add_run_arguments(parser: argparse.ArgumentParser, name: str | None) -> None:
+    """Add the options every training script has: seed, threads, the run checkpoint, where to ship.
+
+    With ``name=None`` the run checkpoint's default is left to the script (``None``).
+    """
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--threads", type=int, default=1, help="torch threads (one leaves a core free for other work)")
+    parser.add_argument("--run-checkpoint", type=Path, default=None if name is None else run_checkpoint_path(name),
+                        help="resumable checkpoint of the run, deleted once the model is shipped")
+    parser.add_argument("--overwrite", action="store_true", help="replace the shipped checkpoint")
+    parser.add_argument("--directory", type=Path, default=None, help="where to write (default: the package's)")
+
+
+def machine_description(threads: int, note: str = "") -> str:
+    """The ``machine`` entry of a sidecar's budget, e.g. ``"2-core CPU, 1 torch thread(s), x86_64"``."""
+    return f"{os.cpu_count()}-core CPU{note}, {threads} torch thread(s), {platform.machine()}"

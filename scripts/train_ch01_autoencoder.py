@@ -16,17 +16,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
 from gencourse.lvm import Autoencoder, reconstruction_nats
-from gencourse.pretrained import save_pretrained
+from gencourse.pretrained import add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 
 NAME = "ch01_autoencoder"
@@ -38,12 +35,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=50_000)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads (one leaves a core free for other work)")
-    parser.add_argument("--run-checkpoint", type=Path,
-                        default=Path(tempfile.gettempdir()) / "gencourse" / f"{NAME}.ckpt")
-    parser.add_argument("--overwrite", action="store_true", help="replace the shipped checkpoint")
-    parser.add_argument("--directory", type=Path, default=None, help="where to write (default: the package's)")
+    add_run_arguments(parser, NAME)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -86,7 +78,7 @@ def main() -> None:
         "optimizer": f"Adam(lr={args.lr}), cosine decay to 1%",
         "wall_clock_seconds": round(seconds, 1),
         "resumed": resumed,  # if True, wall_clock_seconds covers only the last part of the run
-        "machine": f"2-core CPU, {args.threads} torch thread(s), {platform.machine()}",
+        "machine": machine_description(args.threads),
         "profile": "cpu",
         "data": "MNIST train (60,000), dynamically binarised",
     }

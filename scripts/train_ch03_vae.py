@@ -17,16 +17,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
-from gencourse.pretrained import save_pretrained
+from gencourse.pretrained import add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 from gencourse.vae import VAE, estimate_nll, kl_warmup
 
@@ -43,15 +40,10 @@ def main() -> None:
     parser.add_argument("--warmup-epochs", type=int, default=10, help="KL annealing from 0 to 1 over these epochs")
     parser.add_argument("--batch-size", type=int, default=100)
     parser.add_argument("--lr", type=float, default=1e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1, help="torch threads for training")
     parser.add_argument("--eval-threads", type=int, default=2, help="torch threads for the evaluation")
     parser.add_argument("--eval-k", type=int, default=5000, help="importance samples per test image")
     parser.add_argument("--eval-n", type=int, default=10_000, help="test images to evaluate (10,000 = all)")
-    parser.add_argument("--run-checkpoint", type=Path,
-                        default=Path(tempfile.gettempdir()) / "gencourse" / f"{NAME}.ckpt")
-    parser.add_argument("--overwrite", action="store_true", help="replace the shipped checkpoint")
-    parser.add_argument("--directory", type=Path, default=None, help="where to write (default: the package's)")
+    add_run_arguments(parser, NAME)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -130,7 +122,7 @@ def main() -> None:
         "kl_warmup_epochs": args.warmup_epochs,
         "wall_clock_seconds": round(train_seconds, 1),
         "resumed": resumed,  # if True, wall_clock_seconds covers only the last part of the run
-        "machine": f"2-core CPU shared with other jobs, {args.threads} torch thread(s), {platform.machine()}",
+        "machine": machine_description(args.threads, " shared with other jobs"),
         "profile": "cpu",
         "data": "MNIST train (60,000), dynamically binarised",
     }

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import copy
-import platform
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
@@ -35,7 +32,7 @@ from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.gan import GAN
 from gencourse.metrics import floors, load_classifier, score_sampler
-from gencourse.pretrained import save_pretrained
+from gencourse.pretrained import add_run_arguments, machine_description, run_checkpoint_path, save_pretrained
 from gencourse.train import train
 from gencourse.wgan import WGAN
 
@@ -60,16 +57,12 @@ def main() -> None:
     parser.add_argument("kind", choices=sorted(NAMES))
     parser.add_argument("--steps", type=int, default=10_000, help="generator steps")
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--monitor-every", type=int, default=1000)
     parser.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator (0: none)")
-    parser.add_argument("--run-checkpoint", type=Path, default=None)
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--directory", type=Path, default=None)
+    add_run_arguments(parser, None)  # the run checkpoint is named after the kind below
     args = parser.parse_args()
     name = NAMES[args.kind]
-    run_checkpoint = args.run_checkpoint or Path(tempfile.gettempdir()) / "gencourse" / f"{name}.ckpt"
+    run_checkpoint = args.run_checkpoint or run_checkpoint_path(name)
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -160,7 +153,7 @@ def main() -> None:
         "optimizer": f"Adam(lr={opt['lr']}, betas={betas}) for both networks",
         "wall_clock_seconds": round(seconds, 1),
         "resumed": resumed,
-        "machine": f"2-core CPU shared with other jobs, {args.threads} torch thread(s), {platform.machine()}",
+        "machine": machine_description(args.threads, " shared with other jobs"),
         "data": "MNIST train (60,000) scaled to [-1, 1]",
     }
     path = save_pretrained(name, model.generator, config=model.config, budget=budget, metrics=metrics,

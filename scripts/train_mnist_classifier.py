@@ -15,17 +15,14 @@ from __future__ import annotations
 
 import argparse
 import math
-import platform
-import tempfile
 import time
-from pathlib import Path
 
 import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.metrics import MNISTClassifier, accuracy, real_data_floors
-from gencourse.pretrained import save_pretrained
+from gencourse.pretrained import add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 
 NAME = "mnist_classifier"
@@ -43,12 +40,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4000)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=2e-3)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--run-checkpoint", type=Path,
-                        default=Path(tempfile.gettempdir()) / "gencourse" / f"{NAME}.ckpt")
-    parser.add_argument("--overwrite", action="store_true")
-    parser.add_argument("--directory", type=Path, default=None)
+    add_run_arguments(parser, NAME)
     args = parser.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -92,7 +84,7 @@ def main() -> None:
         "augmentation": "random shifts of up to 2 pixels",
         "wall_clock_seconds": round(seconds, 1),
         "resumed": resumed,
-        "machine": f"2-core CPU, {args.threads} torch thread(s), {platform.machine()}",
+        "machine": machine_description(args.threads),
         "data": "MNIST train (60,000) in [0, 1]",
     }
     path = save_pretrained(NAME, model, config=model.config, budget=budget, metrics=metrics,

@@ -57,3 +57,21 @@ def test_shipped_checkpoints_verify_and_fit_the_budget():
         total += weights.stat().st_size
         json.dumps(record)  # plain JSON
     assert total < SIZE_BUDGET_BYTES
+
+
+def test_training_scripts_share_their_run_options():
+    import argparse
+    import os
+
+    from gencourse.pretrained import add_run_arguments, machine_description, run_checkpoint_path
+
+    parser = argparse.ArgumentParser()
+    add_run_arguments(parser, "demo")
+    args = parser.parse_args(["--threads", "2", "--overwrite"])
+    assert (args.seed, args.threads, args.overwrite, args.directory) == (0, 2, True, None)
+    assert args.run_checkpoint == run_checkpoint_path("demo") and args.run_checkpoint.name == "demo.ckpt"
+    unnamed = argparse.ArgumentParser()
+    add_run_arguments(unnamed, None)
+    assert unnamed.parse_args([]).run_checkpoint is None
+    assert machine_description(1).startswith(f"{os.cpu_count()}-core CPU, 1 torch thread(s)")
+    assert machine_description(2, " shared").startswith(f"{os.cpu_count()}-core CPU shared, 2 torch")
