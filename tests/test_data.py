@@ -36,6 +36,11 @@ def test_binarize_is_bernoulli_of_the_intensity():
     b = binarize(x, generator=torch.Generator().manual_seed(0))
     assert set(b.unique().tolist()) <= {0.0, 1.0}
     assert abs(b.mean().item() - 0.3) < 0.005
+    # black and white pixels are kept exactly; each grey level is 1 with its own probability
+    levels = torch.tensor([0.0, 0.1, 0.5, 0.9, 1.0])
+    draws = binarize(levels.repeat(100_000, 1), generator=torch.Generator().manual_seed(1))
+    assert draws[:, 0].sum() == 0 and draws[:, 4].min() == 1
+    torch.testing.assert_close(draws.mean(0), levels, atol=0.005, rtol=0)
     # dynamic: a new draw every call
     assert not torch.equal(binarize(x), binarize(x))
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
