@@ -8,7 +8,10 @@ Each writes ``gencourse/checkpoints/<NAME>.pt`` (the generator's ``state_dict``:
 discriminator or critic is not needed to sample, so it is not shipped) and its sidecar: the
 model's configuration, the budget, and the sample-quality metrics of 10,000 samples in the
 evaluation classifier's eyes (:mod:`gencourse.metrics`) beside the real-data floors. The run
-checkpoints itself every 1,000 steps to ``--run-checkpoint`` and resumes from there.
+checkpoints itself every 1,000 steps to ``--run-checkpoint`` and resumes from there. The run
+checkpoint is kept at the end, so the same command with a larger ``--steps`` trains the same
+run further (the GANs use no learning-rate schedule); delete it, or pass another path, to
+start afresh. The sidecar's wall-clock time adds up every part of the run.
 
 Images are scaled to [-1, 1] for the tanh generator; samples are mapped back with
 ``(x + 1) / 2`` before they are scored.
@@ -17,7 +20,9 @@ With ``--ema DECAY`` the script also keeps an exponential moving average of the 
 weights (Yazici et al., 2019), which usually draws cleaner samples than the last iterate; at
 the end both generators are scored on 2,000 samples drawn with a *validation* seed (1), the
 better one is shipped, and both validation figures go into the sidecar. The reported 10,000-
-and 2,000-sample figures use the evaluation seed (0).
+and 2,000-sample figures use the evaluation seed (0). The averaged weights never saw the
+batch-normalisation statistics of their own activations, so before the averaged generator is
+scored its running statistics are recomputed from 10,000 fresh latents.
 """
 
 from __future__ import annotations
@@ -43,13 +48,46 @@ EVAL_SEED = 0  # the seed of the 10,000 scored samples; tests recompute the 2,00
 def build(kind: str) -> tuple[torch.nn.Module, dict[str, float], int]:
     """The model, its optimiser settings and its critic steps per generator step."""
     if kind == "dcgan":
-        return GAN(architecture="dcgan", latent_dim=64, width=64), {"lr": 2e-4, "beta1": 0.5}, 1
+        return GAN(architecture="dcgan", latent_dim=64, width=32), {"lr": 2e-4, "beta1": 0.5}, 1
     if kind == "conditional_dcgan":
-        return GAN(architecture="dcgan", latent_dim=64, width=64, n_classes=10), {"lr": 2e-4, "beta1": 0.5}, 1
+        return GAN(architecture="dcgan", latent_dim=64, width=32, n_classes=10), {"lr": 2e-4, "beta1": 0.5}, 1
     if kind == "wgan_gp":  # Gulrajani et al. (2017): Adam(1e-4, 0.5, 0.9), lambda = 10; fewer critic steps here
         return WGAN(architecture="dcgan", latent_dim=64, width=32, lipschitz="gp"), {"lr": 2e-4, "beta1": 0.5,
                                                                                      "beta2": 0.9}, 2
     raise ValueError(kind)
+
+
+@torch.no_grad()
+def recompute_batch_norm(generator: torch.nn.Module, latent_dim: int, conditional: bool, n: int = 10_000,
+                         batch_size: int = 500) -> None:
+    """Reset the batch-norm running statistics of ``generator`` to the average over ``n`` fresh latents."""
+    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over the batches below
+    generator.train()
+    for _ in range(n // batch_size):
+        y = torch.randint(10, (batch_size,)) if conditional else None
+        generator(torch.randn(batch_size, latent_dim), y)
+    for m in norms:
+        m.momentum = 0.1
+    generator.eval()
+
+
+class Clock:
+    """Wall-clock seconds of a run that may be split into several invocations (a part of its checkpoint)."""
+
+    def __init__(self) -> None:
+        self.before, self.start = 0.0, time.time()
+
+    def seconds(self) -> float:
+        return self.before + time.time() - self.start
+
+    def state_dict(self) -> dict[str, float]:
+        return {"seconds": self.seconds()}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.before, self.start = float(state["seconds"]), time.time()
 
 
 def main() -> None:
@@ -102,8 +140,6 @@ def main() -> None:
             with torch.no_grad():
                 for p_ema, p in zip(ema.parameters(), model.generator.parameters(), strict=True):
                     p_ema.lerp_(p, 1 - args.ema)
-                for b_ema, b in zip(ema.buffers(), model.generator.buffers(), strict=True):
-                    b_ema.copy_(b)  # batch-norm statistics follow the live generator
         count[0] += 1
         if count[0] % args.monitor_every == 0:
             quality = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
@@ -112,14 +148,15 @@ def main() -> None:
         return {"loss": d["loss"].detach() + g["loss"].detach(),
                 **{f"d_{k}": v for k, v in d.items()}, **{f"g_{k}": v for k, v in g.items()}}
 
-    run_config = {**model.config, **opt, "n_critic": n_critic, "steps": args.steps, "batch_size": args.batch_size,
+    run_config = {**model.config, **opt, "n_critic": n_critic, "batch_size": args.batch_size,
                   "seed": args.seed}
     parts = {"model": model, "opt_d": opt_d, "opt_g": opt_g, "batches": batches}
     if ema is not None:
         run_config["ema"] = args.ema
         parts["ema"] = ema
     resumed = run_checkpoint.exists()
-    start = time.time()
+    clock = Clock()
+    parts["clock"] = clock
 
     def forever() -> object:
         while True:
@@ -127,12 +164,13 @@ def main() -> None:
 
     train(step, forever(), args.steps, parts=parts, checkpoint=run_checkpoint, checkpoint_every=1000,
           config=run_config, log_every=100, progress=False)
-    seconds = time.time() - start
+    seconds = clock.seconds()
     model.eval()
     selection = {}
     if ema is not None:  # pick the last iterate or the average on a validation seed, never on the reported one
         last = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
         live = copy.deepcopy(model.generator.state_dict())
+        recompute_batch_norm(ema, model.latent_dim, conditional)
         model.generator.load_state_dict(ema.state_dict())
         averaged = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
         use_ema = averaged["inception_score"] >= last["inception_score"]
@@ -158,8 +196,8 @@ def main() -> None:
     }
     path = save_pretrained(name, model.generator, config=model.config, budget=budget, metrics=metrics,
                            directory=args.directory, overwrite=args.overwrite)
-    run_checkpoint.unlink(missing_ok=True)
-    print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) in {seconds:.0f} s; metrics {metrics}")
+    print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB) after {seconds:.0f} s of training; metrics {metrics}")
+    print(f"the run checkpoint stays at {run_checkpoint}: a larger --steps trains this run further")
 
 
 if __name__ == "__main__":

@@ -47,7 +47,7 @@ def _leaky() -> nn.Module:
     return nn.LeakyReLU(0.2)
 
 
-def _norm(kind: str, channels: int, side: int) -> nn.Module:
+def _norm(kind: str, channels: int) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels)
     if kind == "layer":
@@ -58,10 +58,12 @@ def _norm(kind: str, channels: int, side: int) -> nn.Module:
 
 
 class DCGANGenerator(nn.Module):
-    """``z (B, latent_dim) -> x (B, 1, 28, 28)`` in [-1, 1]: linear to ``(width*2, 7, 7)``, two transposed convs.
+    """``z (B, latent_dim) -> x (B, 1, 28, 28)`` in [-1, 1]: linear to ``(4w, 7, 7)``, two transposed convs, one conv.
 
-    With ``n_classes > 0`` the generator is conditional: a learned embedding of the label
-    ``y`` is concatenated to ``z`` (Mirza & Osindero, 2014).
+    Channels ``4w -> 2w -> w`` at 7x7, 14x14 and 28x28 (``w = width``); a 3x3 convolution at full
+    resolution reads the last feature maps out to one tanh channel. With ``n_classes > 0`` the
+    generator is conditional: a learned embedding of the label ``y`` is concatenated to ``z``
+    (Mirza & Osindero, 2014).
     """
 
     def __init__(self, latent_dim: int = 64, width: int = 32, n_classes: int = 0) -> None:
@@ -69,10 +71,11 @@ class DCGANGenerator(nn.Module):
         self.n_classes = n_classes
         self.embed = nn.Embedding(n_classes, n_classes) if n_classes else None
         self.net = nn.Sequential(
-            nn.Linear(latent_dim + n_classes, 2 * width * 7 * 7), nn.BatchNorm1d(2 * width * 7 * 7), nn.ReLU(),
-            nn.Unflatten(1, (2 * width, 7, 7)),  # (B, 2w, 7, 7)
-            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU(),  # 14x14
-            nn.ConvTranspose2d(width, 1, 4, stride=2, padding=1), nn.Tanh(),  # (B, 1, 28, 28)
+            nn.Linear(latent_dim + n_classes, 4 * width * 7 * 7), nn.BatchNorm1d(4 * width * 7 * 7), nn.ReLU(),
+            nn.Unflatten(1, (4 * width, 7, 7)),  # (B, 4w, 7, 7)
+            nn.ConvTranspose2d(4 * width, 2 * width, 4, stride=2, padding=1), nn.BatchNorm2d(2 * width), nn.ReLU(),
+            nn.ConvTranspose2d(2 * width, width, 4, stride=2, padding=1), nn.BatchNorm2d(width), nn.ReLU(),  # 28x28
+            nn.Conv2d(width, 1, 3, padding=1), nn.Tanh(),  # (B, 1, 28, 28)
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
@@ -82,21 +85,24 @@ class DCGANGenerator(nn.Module):
 
 
 class DCGANDiscriminator(nn.Module):
-    """``x (B, 1, 28, 28) -> (B,)``: two strided convs (LeakyReLU) and a linear read-out.
+    """``x (B, 1, 28, 28) -> (B,)``: three strided convs (LeakyReLU) and a linear read-out.
 
-    With ``n_classes > 0`` it is conditional through a projection (Miyato & Koyama, 2018): the
-    output is ``w . h(x) + e_y . h(x)`` with a learned class embedding ``e_y``.
+    Channels ``2w -> 4w -> 8w`` at 14x14, 7x7 and 4x4 (``w = width``), the mirror of the
+    generator. With ``n_classes > 0`` it is conditional through a projection (Miyato & Koyama,
+    2018): the output is ``w . h(x) + e_y . h(x)`` with a learned class embedding ``e_y``.
     """
 
     def __init__(self, width: int = 32, norm: str = "batch", n_classes: int = 0) -> None:
         super().__init__()
+        features = 8 * width * 4 * 4
         self.features = nn.Sequential(
-            nn.Conv2d(1, width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, w, 14, 14)
-            nn.Conv2d(width, 2 * width, 4, stride=2, padding=1), _norm(norm, 2 * width, 7), nn.LeakyReLU(0.2),
-            nn.Flatten(),  # (B, 2w * 7 * 7)
+            nn.Conv2d(1, 2 * width, 4, stride=2, padding=1), nn.LeakyReLU(0.2),  # (B, 2w, 14, 14)
+            nn.Conv2d(2 * width, 4 * width, 4, stride=2, padding=1), _norm(norm, 4 * width), nn.LeakyReLU(0.2),  # 7x7
+            nn.Conv2d(4 * width, 8 * width, 3, stride=2, padding=1), _norm(norm, 8 * width), nn.LeakyReLU(0.2),  # 4x4
+            nn.Flatten(),  # (B, 8w * 4 * 4)
         )
-        self.out = nn.Linear(2 * width * 7 * 7, 1)
-        self.embed = nn.Embedding(n_classes, 2 * width * 7 * 7) if n_classes else None
+        self.out = nn.Linear(features, 1)
+        self.embed = nn.Embedding(n_classes, features) if n_classes else None
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         h = self.features(x)
