@@ -58,19 +58,19 @@ def build(kind: str) -> tuple[torch.nn.Module, dict[str, float], int]:
 
 
 @torch.no_grad()
-def recompute_batch_norm(generator: torch.nn.Module, latent_dim: int, conditional: bool, n: int = 10_000,
-                         batch_size: int = 500) -> None:
+def recompute_batch_norm(generator: torch.nn.Module, latent_dim: int, n: int = 10_000, batch_size: int = 500) -> None:
     """Reset the batch-norm running statistics of ``generator`` to the average over ``n`` fresh latents."""
     norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
     for m in norms:
         m.reset_running_stats()
         m.momentum = None  # a cumulative average over the batches below
     generator.train()
     for _ in range(n // batch_size):
-        y = torch.randint(10, (batch_size,)) if conditional else None
+        y = torch.randint(generator.n_classes, (batch_size,)) if generator.n_classes else None
         generator(torch.randn(batch_size, latent_dim), y)
-    for m in norms:
-        m.momentum = 0.1
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
     generator.eval()
 
 
@@ -170,7 +170,7 @@ def main() -> None:
     if ema is not None:  # pick the last iterate or the average on a validation seed, never on the reported one
         last = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
         live = copy.deepcopy(model.generator.state_dict())
-        recompute_batch_norm(ema, model.latent_dim, conditional)
+        recompute_batch_norm(ema, model.latent_dim)
         model.generator.load_state_dict(ema.state_dict())
         averaged = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
         use_ema = averaged["inception_score"] >= last["inception_score"]
