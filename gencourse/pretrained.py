@@ -19,6 +19,7 @@ import json
 import os
 import platform
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -128,7 +129,7 @@ def add_run_arguments(parser: argparse.ArgumentParser, name: str | None) -> None
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1, help="torch threads (one leaves a core free for other work)")
     parser.add_argument("--run-checkpoint", type=Path, default=None if name is None else run_checkpoint_path(name),
-                        help="resumable checkpoint of the run, deleted once the model is shipped")
+                        help="resumable checkpoint of the run (the script's description says whether it is kept)")
     parser.add_argument("--overwrite", action="store_true", help="replace the shipped checkpoint")
     parser.add_argument("--directory", type=Path, default=None, help="where to write (default: the package's)")
 
@@ -136,3 +137,23 @@ def add_run_arguments(parser: argparse.ArgumentParser, name: str | None) -> None
 def machine_description(threads: int, note: str = "") -> str:
     """The ``machine`` entry of a sidecar's budget, e.g. ``"2-core CPU, 1 torch thread(s), x86_64"``."""
     return f"{os.cpu_count()}-core CPU{note}, {threads} torch thread(s), {platform.machine()}"
+
+
+class RunClock:
+    """Wall-clock seconds of a run that may be split over several invocations.
+
+    Pass it among the ``parts`` of :func:`gencourse.train.train`: the run checkpoint then holds
+    the seconds so far, and a resumed run goes on counting from them.
+    """
+
+    def __init__(self) -> None:
+        self.before, self.start = 0.0, time.time()
+
+    def seconds(self) -> float:
+        return self.before + time.time() - self.start
+
+    def state_dict(self) -> dict[str, float]:
+        return {"seconds": self.seconds()}
+
+    def load_state_dict(self, state: dict[str, float]) -> None:
+        self.before, self.start = float(state["seconds"]), time.time()

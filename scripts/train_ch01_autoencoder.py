@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
 from gencourse.lvm import Autoencoder, reconstruction_nats
-from gencourse.pretrained import add_run_arguments, machine_description, save_pretrained
+from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 
 NAME = "ch01_autoencoder"
@@ -61,10 +60,11 @@ def main() -> None:
     run_config = {**model.config, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
                   "seed": args.seed}
     resumed = args.run_checkpoint.exists()
-    start = time.time()
-    history = train(step, batches, args.steps, parts={"model": model, "optimizer": optimizer, "schedule": schedule},
+    clock = RunClock()
+    parts = {"model": model, "optimizer": optimizer, "schedule": schedule, "clock": clock}
+    history = train(step, batches, args.steps, parts=parts,
                     checkpoint=args.run_checkpoint, checkpoint_every=5_000, config=run_config, log_every=100)
-    seconds = time.time() - start
+    seconds = clock.seconds()
 
     metrics = {
         "test_recon_nats": reconstruction_nats(model, x_test, seed=TEST_BINARIZATION_SEED),
@@ -77,7 +77,7 @@ def main() -> None:
         "batch_size": args.batch_size,
         "optimizer": f"Adam(lr={args.lr}), cosine decay to 1%",
         "wall_clock_seconds": round(seconds, 1),
-        "resumed": resumed,  # if True, wall_clock_seconds covers only the last part of the run
+        "resumed": resumed,
         "machine": machine_description(args.threads),
         "profile": "cpu",
         "data": "MNIST train (60,000), dynamically binarised",

@@ -23,7 +23,7 @@ import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
-from gencourse.pretrained import add_run_arguments, machine_description, save_pretrained
+from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 from gencourse.vae import VAE, estimate_nll, kl_warmup
 
@@ -77,11 +77,12 @@ def main() -> None:
     resumed = args.run_checkpoint.exists()
     if resumed:  # the step counter of the KL weight continues where the run stopped
         k = int(torch.load(args.run_checkpoint, map_location="cpu", weights_only=True)["step"])
-    start = time.time()
-    history = train(step, batches, steps, parts={"model": model, "optimizer": optimizer, "schedule": schedule},
+    clock = RunClock()
+    parts = {"model": model, "optimizer": optimizer, "schedule": schedule, "clock": clock}
+    history = train(step, batches, steps, parts=parts,
                     checkpoint=args.run_checkpoint, checkpoint_every=6_000, config=run_config,
                     log_every=batches.batches_per_epoch(), progress=False)
-    train_seconds = time.time() - start
+    train_seconds = clock.seconds()
     print(f"trained {steps} steps in {train_seconds:.0f} s; last train ELBO {history['elbo'][-1]:.2f}", flush=True)
 
     torch.set_num_threads(args.eval_threads)
@@ -121,7 +122,7 @@ def main() -> None:
         "optimizer": f"Adam(lr={args.lr}), cosine decay to 1%",
         "kl_warmup_epochs": args.warmup_epochs,
         "wall_clock_seconds": round(train_seconds, 1),
-        "resumed": resumed,  # if True, wall_clock_seconds covers only the last part of the run
+        "resumed": resumed,
         "machine": machine_description(args.threads, " shared with other jobs"),
         "profile": "cpu",
         "data": "MNIST train (60,000), dynamically binarised",

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import time
 
 import torch
 
@@ -37,7 +36,13 @@ from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.gan import GAN
 from gencourse.metrics import floors, load_classifier, score_sampler
-from gencourse.pretrained import add_run_arguments, machine_description, run_checkpoint_path, save_pretrained
+from gencourse.pretrained import (
+    RunClock,
+    add_run_arguments,
+    machine_description,
+    run_checkpoint_path,
+    save_pretrained,
+)
 from gencourse.train import train
 from gencourse.wgan import WGAN
 
@@ -72,22 +77,6 @@ def recompute_batch_norm(generator: torch.nn.Module, latent_dim: int, n: int = 1
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     generator.eval()
-
-
-class Clock:
-    """Wall-clock seconds of a run that may be split into several invocations (a part of its checkpoint)."""
-
-    def __init__(self) -> None:
-        self.before, self.start = 0.0, time.time()
-
-    def seconds(self) -> float:
-        return self.before + time.time() - self.start
-
-    def state_dict(self) -> dict[str, float]:
-        return {"seconds": self.seconds()}
-
-    def load_state_dict(self, state: dict[str, float]) -> None:
-        self.before, self.start = float(state["seconds"]), time.time()
 
 
 def main() -> None:
@@ -155,7 +144,7 @@ def main() -> None:
         run_config["ema"] = args.ema
         parts["ema"] = ema
     resumed = run_checkpoint.exists()
-    clock = Clock()
+    clock = RunClock()
     parts["clock"] = clock
 
     def forever() -> object:

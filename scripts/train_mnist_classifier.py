@@ -15,14 +15,13 @@ from __future__ import annotations
 
 import argparse
 import math
-import time
 
 import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.metrics import MNISTClassifier, accuracy, real_data_floors
-from gencourse.pretrained import add_run_arguments, machine_description, save_pretrained
+from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 
 NAME = "mnist_classifier"
@@ -66,10 +65,11 @@ def main() -> None:
     run_config = {**model.config, "steps": args.steps, "batch_size": args.batch_size, "lr": args.lr,
                   "seed": args.seed}
     resumed = args.run_checkpoint.exists()
-    start = time.time()
-    train(step, batches, args.steps, parts={"model": model, "optimizer": optimizer, "schedule": schedule},
+    clock = RunClock()
+    parts = {"model": model, "optimizer": optimizer, "schedule": schedule, "clock": clock}
+    train(step, batches, args.steps, parts=parts,
           checkpoint=args.run_checkpoint, checkpoint_every=1000, config=run_config, log_every=50)
-    seconds = time.time() - start
+    seconds = clock.seconds()
     model.eval()
     test_accuracy = accuracy(model, x_test, y_test)
     print(f"test accuracy {test_accuracy:.4f} after {seconds:.0f} s")

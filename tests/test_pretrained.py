@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 import torch
@@ -75,3 +76,20 @@ def test_training_scripts_share_their_run_options():
     assert unnamed.parse_args([]).run_checkpoint is None
     assert machine_description(1).startswith(f"{os.cpu_count()}-core CPU, 1 torch thread(s)")
     assert machine_description(2, " shared").startswith(f"{os.cpu_count()}-core CPU shared, 2 torch")
+
+
+def test_run_clock_adds_up_the_parts_of_a_resumed_run(tmp_path):
+    from gencourse.pretrained import RunClock
+    from gencourse.train import train
+
+    def step(_):
+        time.sleep(0.01)
+        return {"loss": torch.tensor(0.0)}
+
+    first = RunClock()
+    train(step, iter(range(10)), 3, parts={"clock": first}, checkpoint=tmp_path / "run.ckpt", progress=False)
+    saved = torch.load(tmp_path / "run.ckpt", weights_only=True)["parts"]["clock"]["seconds"]
+    assert 0.03 <= saved <= first.seconds()
+    second = RunClock()  # a new invocation: it resumes from the checkpoint and goes on counting
+    train(step, iter(range(10)), 5, parts={"clock": second}, checkpoint=tmp_path / "run.ckpt", progress=False)
+    assert saved + 0.02 <= second.seconds() < saved + 5
