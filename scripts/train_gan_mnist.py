@@ -10,8 +10,12 @@ model's configuration, the budget, and the sample-quality metrics of 10,000 samp
 evaluation classifier's eyes (:mod:`gencourse.metrics`) beside the real-data floors. The run
 checkpoints itself every 1,000 steps to ``--run-checkpoint`` and resumes from there. The run
 checkpoint is kept at the end, so the same command with a larger ``--steps`` trains the same
-run further (the GANs use no learning-rate schedule); delete it, or pass another path, to
+run further; delete it, or pass another path, to
 start afresh. The sidecar's wall-clock time adds up every part of the run.
+
+With ``--decay-from STEP`` both learning rates stay constant up to generator step ``STEP`` and
+then fall linearly to 0 at ``--steps``, so a run kept at a constant step size can be annealed
+at its end: the iterates stop jittering around the equilibrium the two players circle.
 
 Images are scaled to [-1, 1] for the tanh generator; samples are mapped back with
 ``(x + 1) / 2`` before they are scored.
@@ -86,9 +90,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--monitor-every", type=int, default=1000)
     parser.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator (0: none)")
+    parser.add_argument("--decay-from", type=int, default=None,
+                        help="from this generator step on, both learning rates fall linearly to 0 at --steps")
     add_run_arguments(parser, None)  # the run checkpoint is named after the kind below
     args = parser.parse_args()
     name = NAMES[args.kind]
+    if args.decay_from is not None and not 0 <= args.decay_from < args.steps:
+        parser.error(f"--decay-from {args.decay_from} must lie in [0, --steps) = [0, {args.steps})")
     run_checkpoint = args.run_checkpoint or run_checkpoint_path(name)
 
     torch.set_num_threads(args.threads)
@@ -111,7 +119,16 @@ def main() -> None:
     def sampler(n: int) -> torch.Tensor:
         return (model.sample(n) + 1) / 2
 
+    def learning_rate(done: int) -> float:
+        """The step size of generator step ``done + 1``: constant, then linear to 0 from ``--decay-from``."""
+        if args.decay_from is None or done < args.decay_from:
+            return opt["lr"]
+        return opt["lr"] * (args.steps - done) / (args.steps - args.decay_from)
+
     def step(_: object) -> dict[str, torch.Tensor]:
+        for optimizer in (opt_d, opt_g):
+            for group in optimizer.param_groups:
+                group["lr"] = learning_rate(count[0])
         for _ in range(n_critic):
             x, y = next(batches)
             inputs = (x, y) if conditional else (x,)
@@ -178,6 +195,8 @@ def main() -> None:
         "epochs": round(args.steps * n_critic * args.batch_size / len(x_train), 2),
         "batch_size": args.batch_size,
         "optimizer": f"Adam(lr={opt['lr']}, betas={betas}) for both networks",
+        "learning_rate_schedule": "constant" if args.decay_from is None else
+        f"constant to step {args.decay_from}, then linear to 0 at step {args.steps}",
         "wall_clock_seconds": round(seconds, 1),
         "resumed": resumed,
         "machine": machine_description(args.threads, " shared with other jobs"),
