@@ -16,6 +16,7 @@ from gencourse.metrics import (
     frechet_distance,
     gaussian_statistics,
     inception_score,
+    inception_score_terms,
     load_classifier,
     real_data_floors,
     score_sampler,
@@ -40,6 +41,25 @@ def test_inception_score_equals_the_definition_on_random_probabilities(generator
     p_y = probs.mean(0)
     kl = [sum(p[k] * math.log(p[k] / p_y[k]) for k in range(4)) for p in probs.tolist()]
     assert inception_score(probs) == pytest.approx(math.exp(sum(kl) / len(kl)), rel=1e-12)
+
+
+def test_inception_score_is_the_exponential_of_marginal_minus_conditional_entropy(generator):
+    """Exercise ex-ch04-is (a): IS = exp(H(p(y)) - E_x H(p(y|x)))."""
+    probs = torch.softmax(3 * torch.randn(200, 10, generator=generator, dtype=torch.float64), 1)
+    terms = inception_score_terms(probs)
+    assert inception_score(probs) == pytest.approx(math.exp(terms["marginal_entropy"] - terms["conditional_entropy"]),
+                                                   rel=1e-12)
+    assert 0 < terms["conditional_entropy"] < terms["marginal_entropy"] <= math.log(10)
+    assert terms["unsure_share"] == pytest.approx(float((probs.max(1).values < 0.9).double().mean()), abs=0)
+
+
+def test_inception_score_terms_at_the_two_ends():
+    """Certain, balanced predictions: H(p(y)) = log K, E H(p(y|x)) = 0, no unsure sample; uniform ones: all unsure."""
+    certain = inception_score_terms(torch.eye(10, dtype=torch.float64).repeat(3, 1))
+    assert certain == {"marginal_entropy": pytest.approx(math.log(10), rel=1e-12), "conditional_entropy": 0.0,
+                       "unsure_share": 0.0}
+    uniform = inception_score_terms(torch.full((5, 10), 0.1, dtype=torch.float64))
+    assert uniform["conditional_entropy"] == pytest.approx(math.log(10), rel=1e-12) and uniform["unsure_share"] == 1.0
 
 
 def test_frechet_distance_matches_scipy_sqrtm(generator):

@@ -51,6 +51,25 @@ def inception_score(probs: torch.Tensor) -> float:
     return float(kl.mean().exp())  # (eq:inception-score)
 
 
+def inception_score_terms(probs: torch.Tensor, confident: float = 0.9) -> dict[str, float]:
+    r"""Why a score is what it is: ``IS = exp(H(p(y)) - E_x H(p(y|x)))`` (exercise ex-ch04-is).
+
+    Returns the entropy of the marginal class distribution, ``"marginal_entropy"`` (at most
+    ``log K``: it falls when classes are missing or unevenly drawn), the mean entropy of the
+    per-sample class distributions, ``"conditional_entropy"`` (0 when every sample is classified
+    with certainty: it rises with ambiguous samples), and ``"unsure_share"``, the share of samples
+    whose most probable class has probability below ``confident``.
+    """
+    probs = probs.double()
+    p_y = probs.mean(0)
+
+    def entropy(p: torch.Tensor) -> torch.Tensor:
+        return -(p * torch.log(p.clamp_min(1e-300))).sum(-1)  # 0 log 0 = 0
+
+    return {"marginal_entropy": float(entropy(p_y)), "conditional_entropy": float(entropy(probs).mean()),
+            "unsure_share": float((probs.max(1).values < confident).double().mean())}
+
+
 def gaussian_statistics(features: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The mean ``(d,)`` and unbiased covariance ``(d, d)`` of ``features`` ``(N, d)``, in float64."""
     f = features.double()
