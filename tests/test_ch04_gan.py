@@ -166,3 +166,57 @@ def test_the_conditional_gan_draws_the_labels_it_is_given():
         gan.fake(3)
     with pytest.raises(ValueError, match="conditional"):
         GAN(architecture="mlp", n_classes=3)
+
+
+# --- separated classes from a connected latent (eq:gap-bound, eq:gap-mass) ----------------------
+
+def test_a_linear_generator_attains_the_gap_bound():
+    """G(z) = L w.z, |w| = 1: the classes G <= -D/2 and G >= D/2 have masses Phi(-D/(2L)) each, and
+    half-spaces are the extremal sets of the Gaussian isoperimetric inequality, so equality holds."""
+    from scipy.stats import norm
+
+    from gencourse.gan import gap_mass_lower_bound, separation_bound
+
+    for gap, L in [(1.0, 1.0), (2.0, 0.5), (0.3, 4.0), (5.0, 2.0)]:
+        a = b = norm.cdf(-gap / (2 * L))  # P(L w.z <= -gap/2), exactly
+        assert separation_bound(a, b, gap, L) == pytest.approx(0.0, abs=1e-9)
+        assert gap_mass_lower_bound(gap, L) == pytest.approx(1 - a - b, rel=1e-12)
+
+
+@pytest.mark.parametrize("d", [1, 2, 5, 20])
+def test_radial_and_folded_generators_respect_the_gap_bound(d):
+    """Exact masses (chi-square and normal distributions) of two other Lipschitz generators: strictly inside."""
+    from scipy.stats import chi2, norm
+
+    from gencourse.gan import separation_bound
+
+    L = 1.7
+    for inner in [0.5, 1.0, 2.0, 4.0]:
+        for gap in [0.1, 0.5, 1.0, 3.0]:
+            # G(z) = L |z| (Lipschitz L): S1 = {G <= inner}, S2 = {G >= inner + gap}
+            a = chi2.cdf((inner / L) ** 2, d)
+            b = chi2.sf(((inner + gap) / L) ** 2, d)
+            if 1e-12 < a < 1 - 1e-12 and 1e-12 < b < 1 - 1e-12:
+                assert separation_bound(a, b, gap, L) < 0
+            # G(z) = L |z_1|: the same with one coordinate
+            a, b = 2 * norm.cdf(inner / L) - 1, 2 * norm.sf((inner + gap) / L)
+            if 1e-12 < b:
+                assert separation_bound(a, b, gap, L) < 0
+
+
+def test_two_halves_with_nothing_between_need_an_infinite_lipschitz_constant():
+    """The step function (Lipschitz constant infinite) splits into two halves with nothing between."""
+    from gencourse.gan import gap_mass_lower_bound, separation_bound
+
+    assert separation_bound(0.5, 0.5, gap=1.0, lipschitz=1.0) == pytest.approx(1.0, rel=1e-12)  # > 0: impossible
+    assert gap_mass_lower_bound(0.0, 1.0) == 0.0
+    assert gap_mass_lower_bound(1.0, 1e-9) == pytest.approx(1.0)  # a very flat generator fills the gap
+
+
+def test_gap_bound_rejects_impossible_masses():
+    from gencourse.gan import separation_bound
+
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        separation_bound(0.0, 0.5, 1.0, 1.0)
+    with pytest.raises(ValueError, match="lipschitz > 0"):
+        separation_bound(0.3, 0.5, 1.0, 0.0)

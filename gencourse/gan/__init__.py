@@ -1,5 +1,6 @@
 """Chapter 4, generative adversarial networks: the losses on logits, the networks, the model."""
 
+from gencourse.gan.disconnected import gap_mass_lower_bound, separation_bound
 from gencourse.gan.divergences import gan_value, js_divergence, kl_divergence, total_variation
 from gencourse.gan.gan import GAN, AdversarialModel, build_networks, load_pretrained_gan
 from gencourse.gan.losses import (
@@ -18,6 +19,8 @@ __all__ = [
     "fit_adversarial",
     "adversarial_step",
     "mode_coverage",
+    "gap_mass_lower_bound",
+    "separation_bound",
     "total_variation",
     "kl_divergence",
     "js_divergence",
