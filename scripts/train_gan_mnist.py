@@ -13,6 +13,11 @@ checkpoint is kept at the end, so the same command with a larger ``--steps`` tra
 run further; delete it, or pass another path, to
 start afresh. The sidecar's wall-clock time adds up every part of the run.
 
+With ``--codes K`` the generator's latent is ``z`` together with a discrete code uniform on ``K``
+values (``gencourse.gan.GAN(n_codes=K)``), which no label informs: chapter 4 explains why a
+latent of separate pieces lets a generator draw separated classes. Such a model is shipped as
+``<NAME>_codes`` (``ch04_dcgan_codes``, say), beside the model of the plain Gaussian latent.
+
 With ``--decay-from STEP`` both learning rates stay constant up to generator step ``STEP`` and
 then fall linearly to 0 at ``--steps``, so a run kept at a constant step size can be annealed
 at its end: the iterates stop jittering around the equilibrium the two players circle.
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+from collections.abc import Callable
 
 import torch
 
@@ -54,21 +60,23 @@ NAMES = {"dcgan": "ch04_dcgan", "conditional_dcgan": "ch04_conditional_dcgan", "
 EVAL_SEED = 0  # the seed of the 10,000 scored samples; tests recompute the 2,000-sample figures with it
 
 
-def build(kind: str) -> tuple[torch.nn.Module, dict[str, float], int]:
+def build(kind: str, n_codes: int = 0) -> tuple[torch.nn.Module, dict[str, float], int]:
     """The model, its optimiser settings and its critic steps per generator step."""
     if kind == "dcgan":
-        return GAN(architecture="dcgan", latent_dim=64, width=32), {"lr": 2e-4, "beta1": 0.5}, 1
+        return GAN(architecture="dcgan", latent_dim=64, width=32, n_codes=n_codes), {"lr": 2e-4, "beta1": 0.5}, 1
     if kind == "conditional_dcgan":
-        return GAN(architecture="dcgan", latent_dim=64, width=32, n_classes=10), {"lr": 2e-4, "beta1": 0.5}, 1
+        return (GAN(architecture="dcgan", latent_dim=64, width=32, n_classes=10, n_codes=n_codes),
+                {"lr": 2e-4, "beta1": 0.5}, 1)
     if kind == "wgan_gp":  # Gulrajani et al. (2017): Adam(1e-4, 0.5, 0.9), lambda = 10; fewer critic steps here
-        return WGAN(architecture="dcgan", latent_dim=64, width=32, lipschitz="gp"), {"lr": 2e-4, "beta1": 0.5,
-                                                                                     "beta2": 0.9}, 2
+        return (WGAN(architecture="dcgan", latent_dim=64, width=32, lipschitz="gp", n_codes=n_codes),
+                {"lr": 2e-4, "beta1": 0.5, "beta2": 0.9}, 2)
     raise ValueError(kind)
 
 
 @torch.no_grad()
-def recompute_batch_norm(generator: torch.nn.Module, latent_dim: int, n: int = 10_000, batch_size: int = 500) -> None:
-    """Reset the batch-norm running statistics of ``generator`` to the average over ``n`` fresh latents."""
+def recompute_batch_norm(generator: torch.nn.Module, prior: Callable[[int], torch.Tensor], n: int = 10_000,
+                         batch_size: int = 500) -> None:
+    """Reset the batch-norm running statistics of ``generator`` to the average over ``n`` latents from ``prior``."""
     norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
     momenta = [m.momentum for m in norms]
     for m in norms:
@@ -77,7 +85,7 @@ def recompute_batch_norm(generator: torch.nn.Module, latent_dim: int, n: int = 1
     generator.train()
     for _ in range(n // batch_size):
         y = torch.randint(generator.n_classes, (batch_size,)) if generator.n_classes else None
-        generator(torch.randn(batch_size, latent_dim), y)
+        generator(prior(batch_size), y)
     for m, momentum in zip(norms, momenta, strict=True):
         m.momentum = momentum
     generator.eval()
@@ -90,11 +98,13 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--monitor-every", type=int, default=1000)
     parser.add_argument("--ema", type=float, default=0.0, help="decay of a moving average of the generator (0: none)")
+    parser.add_argument("--codes", type=int, default=0,
+                        help="a discrete code of this many values in the latent, beside z (0: z alone)")
     parser.add_argument("--decay-from", type=int, default=None,
                         help="from this generator step on, both learning rates fall linearly to 0 at --steps")
     add_run_arguments(parser, None)  # the run checkpoint is named after the kind below
     args = parser.parse_args()
-    name = NAMES[args.kind]
+    name = NAMES[args.kind] + ("_codes" if args.codes else "")  # e.g. ch04_dcgan_codes
     if args.decay_from is not None and not 0 <= args.decay_from < args.steps:
         parser.error(f"--decay-from {args.decay_from} must lie in [0, --steps) = [0, {args.steps})")
     run_checkpoint = args.run_checkpoint or run_checkpoint_path(name)
@@ -103,7 +113,7 @@ def main() -> None:
     seed_everything(args.seed)
     x_train, y_train = load_mnist("train")
     x_test, _ = load_mnist("test")
-    model, opt, n_critic = build(args.kind)
+    model, opt, n_critic = build(args.kind, args.codes)
     betas = (opt["beta1"], opt.get("beta2", 0.999))
     opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=opt["lr"], betas=betas)
     opt_g = torch.optim.Adam(model.generator.parameters(), lr=opt["lr"], betas=betas)
@@ -176,7 +186,7 @@ def main() -> None:
     if ema is not None:  # pick the last iterate or the average on a validation seed, never on the reported one
         last = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
         live = copy.deepcopy(model.generator.state_dict())
-        recompute_batch_norm(ema, model.latent_dim)
+        recompute_batch_norm(ema, model.prior)
         model.generator.load_state_dict(ema.state_dict())
         averaged = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
         use_ema = averaged["inception_score"] >= last["inception_score"]

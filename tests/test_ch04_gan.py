@@ -220,3 +220,33 @@ def test_gap_bound_rejects_impossible_masses():
         separation_bound(0.0, 0.5, 1.0, 1.0)
     with pytest.raises(ValueError, match="lipschitz > 0"):
         separation_bound(0.3, 0.5, 1.0, 0.0)
+
+
+def test_the_discrete_code_is_a_scaled_one_hot_vector_drawn_uniformly():
+    from gencourse.gan.gan import CODE_SCALE
+
+    gan = GAN(architecture="dcgan", latent_dim=6, width=4, n_codes=5).double()
+    torch.manual_seed(0)
+    z = gan.prior(50_000)
+    assert z.shape == (50_000, 11) and z.dtype == torch.float64
+    code = z[:, 6:]
+    assert torch.equal(code.sum(1), torch.full((50_000,), CODE_SCALE, dtype=torch.float64))
+    assert set(code.unique().tolist()) == {0.0, CODE_SCALE}
+    frequencies = (code > 0).double().mean(0)
+    assert torch.allclose(frequencies, torch.full((5,), 0.2, dtype=torch.float64), atol=0.01)  # 5 sd ~ 0.009
+    assert abs(float(z[:, :6].mean())) < 0.01 and abs(float(z[:, :6].var()) - 1) < 0.02
+    assert gan.sample(3).shape == (3, 1, 28, 28)
+
+
+def test_without_codes_the_prior_is_the_plain_gaussian_so_old_checkpoints_draw_the_same_samples():
+    gan = GAN(architecture="dcgan", latent_dim=6, width=4)
+    torch.manual_seed(3)
+    z = gan.prior(7)
+    torch.manual_seed(3)
+    assert torch.equal(z, torch.randn(7, 6))
+
+
+@pytest.mark.parametrize("n_codes", [1, -2, 2.5])
+def test_a_bad_number_of_codes_is_a_clear_error(n_codes):
+    with pytest.raises(ValueError, match="n_codes must be 0"):
+        GAN(architecture="dcgan", latent_dim=6, width=4, n_codes=n_codes)

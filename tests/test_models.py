@@ -199,6 +199,9 @@ ADVERSARIAL: dict[str, AdversarialCase] = {
                                    n_critic=5),
     "wgan_gp_dcgan": AdversarialCase(build=seeded(lambda: WGAN(architecture="dcgan", latent_dim=8, width=8)),
                                      batch=template_images, n_critic=2, steps=100),
+    "gan_dcgan_codes": AdversarialCase(
+        build=seeded(lambda: GAN(architecture="dcgan", latent_dim=8, width=8, n_codes=4)), batch=template_images,
+        steps=100),
 }
 ADVERSARIAL_NAMES = sorted(ADVERSARIAL)
 

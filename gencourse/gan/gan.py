@@ -26,20 +26,27 @@ from __future__ import annotations
 from typing import Any
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gencourse.gan.losses import GENERATOR_LOSSES, discriminator_loss
 from gencourse.gan.networks import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 
+CODE_SCALE = 3.0  # the length of the one-hot code in the generator's input, against |z| ~ sqrt(latent_dim)
+
 
 class AdversarialModel(nn.Module):
     """What every adversarial model of the course shares: a generator of ``z ~ N(0, I)``, ``sample``, labels.
 
-    Subclasses build ``self.generator`` and a second network and define the two losses.
+    Subclasses build ``self.generator`` and a second network and define the two losses. With
+    ``n_codes > 0`` the latent also holds a discrete code ``c``, uniform on ``n_codes`` values and
+    unrelated to any label (:meth:`prior`), so that the latent space has ``n_codes`` separate
+    pieces (chapter 4, "Why unconditional samples fall between classes").
     """
 
     latent_dim: int
     n_classes: int
+    n_codes: int = 0
     generator: nn.Module
     _config: dict[str, Any]
 
@@ -52,9 +59,17 @@ class AdversarialModel(nn.Module):
         return next(self.parameters()).device
 
     def prior(self, n: int) -> torch.Tensor:
-        """``n`` latents ``z ~ N(0, I)``: ``(n, latent_dim)`` on the model's device, in its dtype."""
+        """``n`` latents ``z ~ N(0, I)``: ``(n, latent_dim)`` on the model's device, in its dtype.
+
+        With ``n_codes > 0``, each latent is followed by ``CODE_SCALE`` times the one-hot vector of
+        a code ``c`` drawn uniformly from ``n_codes`` values: ``(n, latent_dim + n_codes)``.
+        """
         p = next(self.parameters())
-        return torch.randn(n, self.latent_dim, device=p.device, dtype=p.dtype)
+        z = torch.randn(n, self.latent_dim, device=p.device, dtype=p.dtype)
+        if not self.n_codes:
+            return z
+        c = torch.randint(self.n_codes, (n,), device=p.device)
+        return torch.cat([z, CODE_SCALE * F.one_hot(c, self.n_codes).to(p.dtype)], dim=1)
 
     def fake(self, n: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """``G(z, y)`` for ``n`` fresh latents, with gradients (for the losses)."""
@@ -79,23 +94,26 @@ class GAN(AdversarialModel):
 
     ``architecture="mlp"`` builds MLPs for ``data_dim``-dimensional vectors (1-D and 2-D
     toy data); ``architecture="dcgan"`` builds the DCGAN networks for ``(1, 28, 28)`` images in
-    [-1, 1]. ``n_classes > 0`` (DCGAN only) makes the GAN class-conditional.
+    [-1, 1]. ``n_classes > 0`` (DCGAN only) makes the GAN class-conditional; ``n_codes > 0`` adds
+    a discrete code to the latent (:meth:`AdversarialModel.prior`), which no label ever informs.
     """
 
     def __init__(self, architecture: str = "mlp", latent_dim: int = 2, data_dim: int = 2,
                  hidden: tuple[int, ...] | list[int] = (128, 128), width: int = 32, n_classes: int = 0,
-                 generator_objective: str = "non_saturating", discriminator_norm: str = "batch") -> None:
+                 generator_objective: str = "non_saturating", discriminator_norm: str = "batch",
+                 n_codes: int = 0) -> None:
         super().__init__()
         if generator_objective not in GENERATOR_LOSSES:
             raise ValueError(f"generator_objective must be one of {sorted(GENERATOR_LOSSES)}, "
                              f"got {generator_objective!r}")
         self._config = {"architecture": architecture, "latent_dim": latent_dim, "data_dim": data_dim,
                         "hidden": list(hidden), "width": width, "n_classes": n_classes,
-                        "generator_objective": generator_objective, "discriminator_norm": discriminator_norm}
-        self.latent_dim, self.n_classes = latent_dim, n_classes
+                        "generator_objective": generator_objective, "discriminator_norm": discriminator_norm,
+                        "n_codes": n_codes}
+        self.latent_dim, self.n_classes, self.n_codes = latent_dim, n_classes, check_codes(n_codes)
         self.generator_objective = generator_objective
-        self.generator, self.discriminator = build_networks(architecture, latent_dim, data_dim, hidden, width,
-                                                            n_classes, discriminator_norm)
+        self.generator, self.discriminator = build_networks(architecture, latent_dim + n_codes, data_dim, hidden,
+                                                            width, n_classes, discriminator_norm)
 
     def discriminator_loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``{"loss": (eq:gan-d-loss), "D_real", "D_fake"}``: the loss and the mean ``D(x)`` on real and fake points."""
@@ -112,9 +130,16 @@ class GAN(AdversarialModel):
         return {"loss": loss, "D_fake": torch.sigmoid(d_fake).mean().detach()}
 
 
+def check_codes(n_codes: int) -> int:
+    """``n_codes`` if it is a valid number of discrete codes (0: none, or at least 2)."""
+    if not isinstance(n_codes, int) or n_codes < 0 or n_codes == 1:
+        raise ValueError(f"n_codes must be 0 (no discrete code) or an integer of at least 2, got {n_codes!r}")
+    return n_codes
+
+
 def build_networks(architecture: str, latent_dim: int, data_dim: int, hidden: tuple[int, ...] | list[int],
                    width: int, n_classes: int, discriminator_norm: str) -> tuple[nn.Module, nn.Module]:
-    """The ``(generator, discriminator)`` pair for ``architecture`` "mlp" or "dcgan"."""
+    """The ``(generator, discriminator)`` pair for "mlp" or "dcgan"; ``latent_dim`` is the generator's input size."""
     if architecture == "mlp":
         if n_classes:
             raise ValueError("the MLP networks are unconditional; use architecture='dcgan' for a conditional GAN")

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from gencourse.gan.gan import AdversarialModel, build_networks
+from gencourse.gan.gan import AdversarialModel, build_networks, check_codes
 from gencourse.wgan.critic import clip_weights, critic_loss, generator_loss_wasserstein, gradient_penalty, interpolates
 
 
@@ -24,24 +24,25 @@ class WGAN(AdversarialModel):
     """A WGAN with a weight-clipped critic (``lipschitz="clip"``) or a gradient penalty (``lipschitz="gp"``).
 
     The critic is the ``discriminator`` submodule (one name for the second player across the
-    course's adversarial models); :attr:`critic` is an alias.
+    course's adversarial models); :attr:`critic` is an alias. ``n_codes`` adds a discrete code
+    to the latent, as for :class:`gencourse.gan.GAN`.
     """
 
     def __init__(self, architecture: str = "mlp", latent_dim: int = 2, data_dim: int = 2,
                  hidden: tuple[int, ...] | list[int] = (128, 128), width: int = 32, n_classes: int = 0,
                  lipschitz: str = "gp", penalty: float = 10.0, clip: float = 0.01,
-                 discriminator_norm: str = "none") -> None:
+                 discriminator_norm: str = "none", n_codes: int = 0) -> None:
         super().__init__()
         if lipschitz not in ("gp", "clip"):
             raise ValueError(f"lipschitz must be 'gp' or 'clip', got {lipschitz!r}")
         self._config: dict[str, Any] = {
             "architecture": architecture, "latent_dim": latent_dim, "data_dim": data_dim, "hidden": list(hidden),
             "width": width, "n_classes": n_classes, "lipschitz": lipschitz, "penalty": penalty, "clip": clip,
-            "discriminator_norm": discriminator_norm}
-        self.latent_dim, self.n_classes = latent_dim, n_classes
+            "discriminator_norm": discriminator_norm, "n_codes": n_codes}
+        self.latent_dim, self.n_classes, self.n_codes = latent_dim, n_classes, check_codes(n_codes)
         self.lipschitz, self.penalty, self.clip_value = lipschitz, penalty, clip
-        self.generator, self.discriminator = build_networks(architecture, latent_dim, data_dim, hidden, width,
-                                                            n_classes, discriminator_norm)
+        self.generator, self.discriminator = build_networks(architecture, latent_dim + n_codes, data_dim, hidden,
+                                                            width, n_classes, discriminator_norm)
 
     @property
     def critic(self) -> torch.nn.Module:
