@@ -21,7 +21,7 @@ import math
 import torch
 
 from gencourse.data import load_mnist
-from gencourse.gan import load_pretrained_gan
+from gencourse.gan import MNIST_GENERATORS, load_pretrained_gan
 from gencourse.metrics import (
     checkpoint_table,
     classify,
@@ -32,8 +32,6 @@ from gencourse.metrics import (
 )
 from gencourse.pretrained import read_sidecar
 
-GENERATORS = ["ch04_dcgan", "ch04_conditional_dcgan", "ch05_wgan_gp"]
-
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -42,7 +40,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    rows = checkpoint_table(GENERATORS)
+    rows = checkpoint_table(list(MNIST_GENERATORS))
     print(format_table(rows))
     if args.recompute or args.terms:
         x_test, _ = load_mnist("test")
@@ -50,7 +48,7 @@ def main() -> None:
     if args.terms:
         print(f"\n{'images (10,000)':<26} {'H(p(y))':>8} {'E H(p(y|x))':>12} {'IS':>6} {'p(y|x) max < 0.9':>17}")
         sets = {"MNIST test set": x_test}
-        for name in GENERATORS:
+        for name in MNIST_GENERATORS:
             gan = load_pretrained_gan(name)
             with torch.random.fork_rng(devices=[]):
                 torch.manual_seed(read_sidecar(name)["metrics"]["eval_seed"])  # the sidecar's samples
@@ -63,7 +61,7 @@ def main() -> None:
     if args.recompute:
         for row in rows:
             name = str(row["model"])
-            if name not in GENERATORS:
+            if name not in MNIST_GENERATORS:
                 continue
             gan = load_pretrained_gan(name)
             metrics = read_sidecar(name)["metrics"]

@@ -2,7 +2,7 @@
 
 from gencourse.gan.disconnected import gap_mass_lower_bound, separation_bound
 from gencourse.gan.divergences import gan_value, js_divergence, kl_divergence, total_variation
-from gencourse.gan.gan import GAN, AdversarialModel, build_networks, load_pretrained_gan
+from gencourse.gan.gan import GAN, MNIST_GENERATORS, AdversarialModel, build_networks, load_pretrained_gan
 from gencourse.gan.losses import (
     GENERATOR_LOSSES,
     density_ratio,
@@ -26,6 +26,7 @@ __all__ = [
     "js_divergence",
     "gan_value",
     "GAN",
+    "MNIST_GENERATORS",
     "GENERATOR_LOSSES",
     "AdversarialModel",
     "DCGANDiscriminator",

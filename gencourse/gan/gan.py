@@ -150,6 +150,9 @@ def build_networks(architecture: str, latent_dim: int, data_dim: int, hidden: tu
     raise ValueError(f"architecture must be 'mlp' or 'dcgan', got {architecture!r}")
 
 
+MNIST_GENERATORS = ("ch04_dcgan", "ch04_conditional_dcgan", "ch05_wgan_gp")  # the shipped generator checkpoints
+
+
 def load_pretrained_gan(name: str, device: str | torch.device = "cpu") -> AdversarialModel:
     """A shipped GAN or WGAN checkpoint (only the generator's weights are shipped), in eval mode on ``device``."""
     from gencourse.pretrained import load_pretrained, read_sidecar
