@@ -250,3 +250,17 @@ def test_without_codes_the_prior_is_the_plain_gaussian_so_old_checkpoints_draw_t
 def test_a_bad_number_of_codes_is_a_clear_error(n_codes):
     with pytest.raises(ValueError, match="n_codes must be 0"):
         GAN(architecture="dcgan", latent_dim=6, width=4, n_codes=n_codes)
+
+
+def test_codes_can_be_chosen_and_bad_ones_are_refused():
+    from gencourse.gan.gan import CODE_SCALE
+
+    gan = GAN(architecture="dcgan", latent_dim=6, width=4, n_codes=3)
+    z = gan.prior(4, codes=torch.tensor([2, 0, 1, 2]))
+    assert torch.equal(z[:, 6:].argmax(1), torch.tensor([2, 0, 1, 2])) and float(z[:, 6:].max()) == CODE_SCALE
+    with pytest.raises(ValueError, match="values in 0..2"):
+        gan.prior(2, codes=torch.tensor([0, 3]))
+    with pytest.raises(ValueError, match=r"shape \(2,\)"):
+        gan.prior(2, codes=torch.tensor([0, 1, 2]))
+    with pytest.raises(ValueError, match="no discrete code"):
+        GAN(architecture="dcgan", latent_dim=6, width=4).prior(2, codes=torch.tensor([0, 1]))

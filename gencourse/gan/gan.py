@@ -58,18 +58,24 @@ class AdversarialModel(nn.Module):
     def _device(self) -> torch.device:
         return next(self.parameters()).device
 
-    def prior(self, n: int) -> torch.Tensor:
+    def prior(self, n: int, codes: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` latents ``z ~ N(0, I)``: ``(n, latent_dim)`` on the model's device, in its dtype.
 
         With ``n_codes > 0``, each latent is followed by ``CODE_SCALE`` times the one-hot vector of
-        a code ``c`` drawn uniformly from ``n_codes`` values: ``(n, latent_dim + n_codes)``.
+        a code ``c`` drawn uniformly from ``n_codes`` values, or taken from ``codes`` (shape
+        ``(n,)``) to choose them: ``(n, latent_dim + n_codes)``.
         """
         p = next(self.parameters())
         z = torch.randn(n, self.latent_dim, device=p.device, dtype=p.dtype)
         if not self.n_codes:
+            if codes is not None:
+                raise ValueError("this model has no discrete code (n_codes=0), so codes cannot be chosen")
             return z
-        c = torch.randint(self.n_codes, (n,), device=p.device)
-        return torch.cat([z, CODE_SCALE * F.one_hot(c, self.n_codes).to(p.dtype)], dim=1)
+        if codes is None:
+            codes = torch.randint(self.n_codes, (n,), device=p.device)
+        elif codes.shape != (n,) or not 0 <= int(codes.min()) <= int(codes.max()) < self.n_codes:
+            raise ValueError(f"codes must be a tensor of shape ({n},) with values in 0..{self.n_codes - 1}")
+        return torch.cat([z, CODE_SCALE * F.one_hot(codes.to(p.device), self.n_codes).to(p.dtype)], dim=1)
 
     def fake(self, n: int, y: torch.Tensor | None = None) -> torch.Tensor:
         """``G(z, y)`` for ``n`` fresh latents, with gradients (for the losses)."""
