@@ -156,7 +156,8 @@ def build_networks(architecture: str, latent_dim: int, data_dim: int, hidden: tu
     raise ValueError(f"architecture must be 'mlp' or 'dcgan', got {architecture!r}")
 
 
-MNIST_GENERATORS = ("ch04_dcgan", "ch04_conditional_dcgan", "ch05_wgan_gp")  # the shipped generator checkpoints
+# The shipped MNIST generator checkpoints (scripts/train_gan_mnist.py writes them).
+MNIST_GENERATORS = ("ch04_dcgan", "ch04_dcgan_codes", "ch04_conditional_dcgan", "ch05_wgan_gp")
 
 
 def load_pretrained_gan(name: str, device: str | torch.device = "cpu") -> AdversarialModel:
