@@ -157,7 +157,7 @@ def build_networks(architecture: str, latent_dim: int, data_dim: int, hidden: tu
 
 
 # The shipped MNIST generator checkpoints (scripts/train_gan_mnist.py writes them).
-MNIST_GENERATORS = ("ch04_dcgan", "ch04_dcgan_codes", "ch04_conditional_dcgan", "ch05_wgan_gp")
+MNIST_GENERATORS = ("ch04_dcgan", "ch04_dcgan_codes", "ch04_conditional_dcgan", "ch05_wgan_gp", "ch05_wgan_gp_codes")
 
 
 def load_pretrained_gan(name: str, device: str | torch.device = "cpu") -> AdversarialModel:
