@@ -25,6 +25,7 @@ from gencourse.gan import MNIST_GENERATORS, load_pretrained_gan
 from gencourse.metrics import (
     checkpoint_table,
     classify,
+    draw_samples,
     format_table,
     inception_score_terms,
     load_classifier,
@@ -50,9 +51,8 @@ def main() -> None:
         sets = {"MNIST test set": x_test}
         for name in MNIST_GENERATORS:
             gan = load_pretrained_gan(name)
-            with torch.random.fork_rng(devices=[]):
-                torch.manual_seed(read_sidecar(name)["metrics"]["eval_seed"])  # the sidecar's samples
-                sets[name] = torch.cat([(gan.sample(1000) + 1) / 2 for _ in range(10)])
+            sets[name] = draw_samples(lambda n, gan=gan: (gan.sample(n) + 1) / 2, n=10_000,  # the sidecar's samples
+                                      seed=read_sidecar(name)["metrics"]["eval_seed"])
         for name, x in sets.items():
             t = inception_score_terms(classify(classifier, x)[1])
             score = math.exp(t["marginal_entropy"] - t["conditional_entropy"])

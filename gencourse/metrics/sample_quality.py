@@ -141,10 +141,18 @@ def score_sampler(sample: Callable[[int], torch.Tensor], reference: torch.Tensor
     stream is left as it was and the same ``seed`` gives the same figures (a checkpoint's
     sidecar records them; a test recomputes them).
     """
+    return sample_quality(draw_samples(sample, n, seed, batch_size).float(), reference, model)
+
+
+def draw_samples(sample: Callable[[int], torch.Tensor], n: int = 10_000, seed: int = 0,
+                 batch_size: int = 1000) -> torch.Tensor:
+    """The ``n`` images that :func:`score_sampler` scores: ``sample(k)`` in batches, the global seed ``seed``.
+
+    Drawn inside :func:`torch.random.fork_rng`, so the caller's random stream is left as it was.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        x = torch.cat([sample(min(batch_size, n - i)).cpu() for i in range(0, n, batch_size)])
-    return sample_quality(x.float(), reference, model)
+        return torch.cat([sample(min(batch_size, n - i)).cpu() for i in range(0, n, batch_size)])
 
 
 def checkpoint_table(names: list[str]) -> list[dict[str, object]]:
