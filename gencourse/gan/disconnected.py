@@ -39,13 +39,16 @@ def separation_bound(a: float, b: float, gap: float, lipschitz: float) -> float:
     """
     if not (0 < a < 1 and 0 < b < 1):
         raise ValueError(f"the masses a and b must lie strictly between 0 and 1, got a={a}, b={b}")
-    if gap < 0 or lipschitz <= 0:
-        raise ValueError(f"need gap >= 0 and lipschitz > 0, got gap={gap}, lipschitz={lipschitz}")
+    _check_gap(gap, lipschitz)
     return _STANDARD_NORMAL.inv_cdf(a) + _STANDARD_NORMAL.inv_cdf(b) + gap / lipschitz  # (eq:gap-bound)
 
 
 def gap_mass_lower_bound(gap: float, lipschitz: float) -> float:
     r"""``2 Phi(gap / (2 lipschitz)) - 1``: the least mass between two equal classes ``gap`` apart  (eq:gap-mass)."""
+    _check_gap(gap, lipschitz)
+    return 2 * _STANDARD_NORMAL.cdf(gap / (2 * lipschitz)) - 1  # (eq:gap-mass)
+
+
+def _check_gap(gap: float, lipschitz: float) -> None:
     if gap < 0 or lipschitz <= 0:
         raise ValueError(f"need gap >= 0 and lipschitz > 0, got gap={gap}, lipschitz={lipschitz}")
-    return 2 * _STANDARD_NORMAL.cdf(gap / (2 * lipschitz)) - 1  # (eq:gap-mass)
