@@ -10,8 +10,8 @@ model's configuration, the budget, and the sample-quality metrics of 10,000 samp
 evaluation classifier's eyes (:mod:`gencourse.metrics`) beside the real-data floors. The run
 checkpoints itself every 1,000 steps to ``--run-checkpoint`` and resumes from there. The run
 checkpoint is kept at the end, so the same command with a larger ``--steps`` trains the same
-run further; delete it, or pass another path, to
-start afresh. The sidecar's wall-clock time adds up every part of the run.
+run further; delete it, or pass another path, to start afresh. The sidecar's wall-clock time
+adds up every part of the run.
 
 With ``--codes K`` the generator's latent is ``z`` together with a discrete code uniform on ``K``
 values (``gencourse.gan.GAN(n_codes=K)``), which no label informs: chapter 4 explains why a
