@@ -58,6 +58,7 @@ from gencourse.wgan import WGAN
 
 NAMES = {"dcgan": "ch04_dcgan", "conditional_dcgan": "ch04_conditional_dcgan", "wgan_gp": "ch05_wgan_gp"}
 EVAL_SEED = 0  # the seed of the 10,000 scored samples; tests recompute the 2,000-sample figures with it
+VALIDATION_SEED = 1  # the seed of the samples that choose between the last iterate and the average
 
 
 def build(kind: str, n_codes: int = 0) -> tuple[torch.nn.Module, dict[str, float], int]:
@@ -158,7 +159,7 @@ def main() -> None:
                     p_ema.lerp_(p, 1 - args.ema)
         count[0] += 1
         if count[0] % args.monitor_every == 0:
-            quality = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
+            quality = score_sampler(sampler, x_test, n=2000, seed=VALIDATION_SEED, model=classifier)
             print(f"  step {count[0]}: IS {quality['inception_score']:.2f}, FID {quality['fid']:.2f} (2,000 samples)",
                   flush=True)
         return {"loss": d["loss"].detach() + g["loss"].detach(),
@@ -184,15 +185,15 @@ def main() -> None:
     model.eval()
     selection = {}
     if ema is not None:  # pick the last iterate or the average on a validation seed, never on the reported one
-        last = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
+        last = score_sampler(sampler, x_test, n=2000, seed=VALIDATION_SEED, model=classifier)
         live = copy.deepcopy(model.generator.state_dict())
         recompute_batch_norm(ema, model.prior)
         model.generator.load_state_dict(ema.state_dict())
-        averaged = score_sampler(sampler, x_test, n=2000, seed=1, model=classifier)
+        averaged = score_sampler(sampler, x_test, n=2000, seed=VALIDATION_SEED, model=classifier)
         use_ema = averaged["inception_score"] >= last["inception_score"]
         if not use_ema:
             model.generator.load_state_dict(live)
-        selection = {"validation_seed": 1, "validation_last_iterate": last, "validation_ema": averaged,
+        selection = {"validation_seed": VALIDATION_SEED, "validation_last_iterate": last, "validation_ema": averaged,
                      "shipped": f"moving average (decay {args.ema})" if use_ema else "last iterate"}
     metrics = {f"{key}_10000": value for key, value in
                score_sampler(sampler, x_test, n=10_000, seed=EVAL_SEED, model=classifier).items()}

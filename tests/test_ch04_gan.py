@@ -258,6 +258,7 @@ def test_codes_can_be_chosen_and_bad_ones_are_refused():
     gan = GAN(architecture="dcgan", latent_dim=6, width=4, n_codes=3)
     z = gan.prior(4, codes=torch.tensor([2, 0, 1, 2]))
     assert torch.equal(z[:, 6:].argmax(1), torch.tensor([2, 0, 1, 2])) and float(z[:, 6:].max()) == CODE_SCALE
+    assert gan.prior(0, codes=torch.tensor([], dtype=torch.long)).shape == (0, 9)
     with pytest.raises(ValueError, match="values in 0..2"):
         gan.prior(2, codes=torch.tensor([0, 3]))
     with pytest.raises(ValueError, match=r"shape \(2,\)"):

@@ -58,6 +58,15 @@ class AdversarialModel(nn.Module):
     def _device(self) -> torch.device:
         return next(self.parameters()).device
 
+    def _build(self, architecture: str, latent_dim: int, data_dim: int, hidden: tuple[int, ...] | list[int],
+               width: int, n_classes: int, discriminator_norm: str, n_codes: int) -> None:
+        """Set the latent's sizes and build the two networks; the generator reads ``z`` and the code together."""
+        if not isinstance(n_codes, int) or n_codes < 0 or n_codes == 1:
+            raise ValueError(f"n_codes must be 0 (no discrete code) or an integer of at least 2, got {n_codes!r}")
+        self.latent_dim, self.n_classes, self.n_codes = latent_dim, n_classes, n_codes
+        self.generator, self.discriminator = build_networks(architecture, latent_dim + n_codes, data_dim, hidden,
+                                                            width, n_classes, discriminator_norm)
+
     def prior(self, n: int, codes: torch.Tensor | None = None) -> torch.Tensor:
         """``n`` latents ``z ~ N(0, I)``: ``(n, latent_dim)`` on the model's device, in its dtype.
 
@@ -73,7 +82,7 @@ class AdversarialModel(nn.Module):
             return z
         if codes is None:
             codes = torch.randint(self.n_codes, (n,), device=p.device)
-        elif codes.shape != (n,) or not 0 <= int(codes.min()) <= int(codes.max()) < self.n_codes:
+        elif codes.shape != (n,) or (n and not 0 <= int(codes.min()) <= int(codes.max()) < self.n_codes):
             raise ValueError(f"codes must be a tensor of shape ({n},) with values in 0..{self.n_codes - 1}")
         return torch.cat([z, CODE_SCALE * F.one_hot(codes.to(p.device), self.n_codes).to(p.dtype)], dim=1)
 
@@ -116,10 +125,8 @@ class GAN(AdversarialModel):
                         "hidden": list(hidden), "width": width, "n_classes": n_classes,
                         "generator_objective": generator_objective, "discriminator_norm": discriminator_norm,
                         "n_codes": n_codes}
-        self.latent_dim, self.n_classes, self.n_codes = latent_dim, n_classes, check_codes(n_codes)
         self.generator_objective = generator_objective
-        self.generator, self.discriminator = build_networks(architecture, latent_dim + n_codes, data_dim, hidden,
-                                                            width, n_classes, discriminator_norm)
+        self._build(architecture, latent_dim, data_dim, hidden, width, n_classes, discriminator_norm, n_codes)
 
     def discriminator_loss(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """``{"loss": (eq:gan-d-loss), "D_real", "D_fake"}``: the loss and the mean ``D(x)`` on real and fake points."""
@@ -134,13 +141,6 @@ class GAN(AdversarialModel):
         d_fake = self.discriminator(self.fake(len(x), y), y)
         loss = GENERATOR_LOSSES[self.generator_objective](d_fake)
         return {"loss": loss, "D_fake": torch.sigmoid(d_fake).mean().detach()}
-
-
-def check_codes(n_codes: int) -> int:
-    """``n_codes`` if it is a valid number of discrete codes (0: none, or at least 2)."""
-    if not isinstance(n_codes, int) or n_codes < 0 or n_codes == 1:
-        raise ValueError(f"n_codes must be 0 (no discrete code) or an integer of at least 2, got {n_codes!r}")
-    return n_codes
 
 
 def build_networks(architecture: str, latent_dim: int, data_dim: int, hidden: tuple[int, ...] | list[int],

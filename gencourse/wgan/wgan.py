@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from gencourse.gan.gan import AdversarialModel, build_networks, check_codes
+from gencourse.gan.gan import AdversarialModel
 from gencourse.wgan.critic import clip_weights, critic_loss, generator_loss_wasserstein, gradient_penalty, interpolates
 
 
@@ -39,10 +39,8 @@ class WGAN(AdversarialModel):
             "architecture": architecture, "latent_dim": latent_dim, "data_dim": data_dim, "hidden": list(hidden),
             "width": width, "n_classes": n_classes, "lipschitz": lipschitz, "penalty": penalty, "clip": clip,
             "discriminator_norm": discriminator_norm, "n_codes": n_codes}
-        self.latent_dim, self.n_classes, self.n_codes = latent_dim, n_classes, check_codes(n_codes)
         self.lipschitz, self.penalty, self.clip_value = lipschitz, penalty, clip
-        self.generator, self.discriminator = build_networks(architecture, latent_dim + n_codes, data_dim, hidden,
-                                                            width, n_classes, discriminator_norm)
+        self._build(architecture, latent_dim, data_dim, hidden, width, n_classes, discriminator_norm, n_codes)
 
     @property
     def critic(self) -> torch.nn.Module:
