@@ -17,6 +17,7 @@ import torch
 from torch import nn
 
 from gencourse.data import Batches
+from gencourse.flows import CouplingFlow, ImageFlow
 from gencourse.gan import GAN, adversarial_step
 from gencourse.lvm import Autoencoder
 from gencourse.train import train
@@ -41,6 +42,21 @@ def inputs(case: Case, n: int) -> tuple[torch.Tensor, ...]:
 
 def binary_images(n: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed)).round()
+
+
+def skewed_points(n: int, seed: int = 0) -> torch.Tensor:
+    """2-D points from a skewed, correlated distribution: something for a flow to learn."""
+    e = torch.randn(n, 2, generator=torch.Generator().manual_seed(seed))
+    return torch.stack([e[:, 0], 0.5 * e[:, 1] + e[:, 0] ** 2], 1)
+
+
+def off_identity(flow: nn.Module) -> nn.Module:
+    """A flow moved away from its start: couplings start as the identity (their conditioners' last layer
+    is zero), where by design no gradient reaches the layers before it; perturb every parameter a little."""
+    with torch.no_grad():
+        for p in flow.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    return flow
 
 
 def seeded(build: Callable[[], nn.Module]) -> Callable[[], nn.Module]:
@@ -69,6 +85,11 @@ CASES: dict[str, Case] = {
                                  batch=binary_images, n_classes=3),
     "iwae": Case(build=seeded(lambda: VAE(image_shape=(1, 8, 8), latent_dim=2, hidden=(32,), k=5)),
                  batch=binary_images),
+    "coupling_flow": Case(build=seeded(lambda: off_identity(CouplingFlow(dim=2, n_layers=4, hidden=(16,),
+                                                                         actnorm=True))), batch=skewed_points),
+    "image_flow": Case(build=seeded(lambda: off_identity(ImageFlow(image_shape=(1, 8, 8), levels=(1, 2, 2),
+                                                                   hidden=(4, 4, 4), n_blocks=1))),
+                       batch=binary_images),
 }
 NAMES = sorted(CASES)
 
