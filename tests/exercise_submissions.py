@@ -44,3 +44,20 @@ def make_submissions(folder: Path, set_build: Path) -> None:
     nbformat.write(deleted, folder / "deleted_check_cell.ipynb")
     nbformat.write(_edit(solution, "def bernoulli_nll", "def bernoulli_nll", "def my_nll"),
                    folder / "renamed_function.ipynb")
+
+
+def make_ch06_submissions(folder: Path, set_build: Path) -> None:
+    """Set ch06: the reference solution (full marks), an untouched notebook (zero) and two planted
+    mistakes that pass the public checks but not the hidden tests (partial marks): the AVB
+    discriminator with the labels of the AAE's (q2), and T* without the Gaussian's log-determinant (q3)."""
+    solution = nbformat.read(set_build / "solution.ipynb", as_version=4)
+    student = nbformat.read(set_build / "student.ipynb", as_version=4)
+    folder.mkdir()
+    nbformat.write(solution, folder / "reference.ipynb")
+    nbformat.write(student, folder / "untouched.ipynb")
+    planted = _edit(solution, "def avb_discriminator_loss",
+                    "softplus(-t_q).mean() + torch.nn.functional.softplus(t_p).mean()",
+                    "softplus(t_q).mean() + torch.nn.functional.softplus(-t_p).mean()")
+    planted = _edit(planted, "def avb_optimal_t", "-0.5 * (log_var + (z - mu).square() / log_var.exp())",
+                    "-0.5 * (z - mu).square() / log_var.exp()")
+    nbformat.write(planted, folder / "planted.ipynb")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from exercise_submissions import make_submissions  # tests/ is on sys.path under pytest
+from exercise_submissions import make_ch06_submissions, make_submissions  # tests/ is on sys.path under pytest
 
 import gencourse.exercises
 from gencourse.exercises import build, grading
@@ -262,6 +262,26 @@ def test_grading_is_deterministic(graded, tmp_path):
         batch = {r["submission"]: r for r in csv.DictReader(f)}
     for r in csv.DictReader(io.StringIO((tmp_path / "a" / "scores.csv").read_text())):
         assert r == batch[r["submission"]]
+
+
+CH06_FULL = {"q1": 3, "q2": 2, "q3": 3, "q4": 2}
+
+
+@pytest.mark.slow
+def test_ch06_scores_full_zero_and_partial_marks(built, tmp_path):
+    """Set ch06: the reference scores full marks, an untouched notebook zero, and two planted mistakes
+    that pass the public checks lose exactly the points of their hidden tests."""
+    out, _ = built
+    set_build = out / "build" / "exercises" / "ch06"
+    make_ch06_submissions(tmp_path / "submissions", set_build)
+    rows = grading.grade_folder(tmp_path / "submissions", set_build / "autograder.zip", set_build / "student.ipynb",
+                                tmp_path / "results", timeout=TIMEOUT, jobs=2, progress=False)
+    rows = {row.submission: row for row in rows}
+    assert rows["reference.ipynb"].scores == CH06_FULL and rows["reference.ipynb"].errors == []
+    assert rows["untouched.ipynb"].scores == {q: 0 for q in CH06_FULL}
+    planted = rows["planted.ipynb"].scores
+    assert planted["q1"] == CH06_FULL["q1"] and planted["q4"] == CH06_FULL["q4"]
+    assert planted["q2"] == 1 and planted["q3"] == 1  # public check passed, hidden tests failed
 
 
 def test_an_earlier_run_is_never_overwritten_without_asking(built, tmp_path):
