@@ -61,3 +61,20 @@ def make_ch06_submissions(folder: Path, set_build: Path) -> None:
     planted = _edit(planted, "def avb_optimal_t", "-0.5 * (log_var + (z - mu).square() / log_var.exp())",
                     "-0.5 * (z - mu).square() / log_var.exp()")
     nbformat.write(planted, folder / "planted.ipynb")
+
+
+def make_ch07_submissions(folder: Path, set_build: Path) -> None:
+    """Set ch07: the reference solution (full marks), an untouched notebook (zero) and three planted
+    mistakes that pass the public checks but not the hidden tests (partial marks): the kept
+    coordinates' log-scales counted in the coupling's log-determinant (q2), the inverse's networks
+    fed z instead of b * z (q3), and D read from the channel dimension of an image (q5)."""
+    solution = nbformat.read(set_build / "solution.ipynb", as_version=4)
+    student = nbformat.read(set_build / "student.ipynb", as_version=4)
+    folder.mkdir()
+    nbformat.write(solution, folder / "reference.ipynb")
+    nbformat.write(student, folder / "untouched.ipynb")
+    planted = _edit(solution, "def affine_coupling(", "log_det = ((1 - b) * s).sum(dim=1)", "log_det = s.sum(dim=1)")
+    planted = _edit(planted, "def affine_coupling_inverse", "s, t = s_net(z_kept), t_net(z_kept)",
+                    "s, t = s_net(z), t_net(z)")
+    planted = _edit(planted, "def bits_per_dim", "D = y[0].numel()", "D = y.shape[1]")
+    nbformat.write(planted, folder / "planted.ipynb")

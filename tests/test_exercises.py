@@ -13,7 +13,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from exercise_submissions import make_ch06_submissions, make_submissions  # tests/ is on sys.path under pytest
+from exercise_submissions import (  # tests/ is on sys.path under pytest
+    make_ch06_submissions,
+    make_ch07_submissions,
+    make_submissions,
+)
 
 import gencourse.exercises
 from gencourse.exercises import build, grading
@@ -282,6 +286,24 @@ def test_ch06_scores_full_zero_and_partial_marks(built, tmp_path):
     planted = rows["planted.ipynb"].scores
     assert planted["q1"] == CH06_FULL["q1"] and planted["q4"] == CH06_FULL["q4"]
     assert planted["q2"] == 1 and planted["q3"] == 1  # public check passed, hidden tests failed
+
+
+CH07_FULL = {"q1": 2, "q2": 2, "q3": 2, "q4": 2, "q5": 2}
+
+
+@pytest.mark.slow
+def test_ch07_scores_full_zero_and_partial_marks(built, tmp_path):
+    """Set ch07: the reference scores full marks, an untouched notebook zero, and three planted mistakes
+    that pass the public checks lose exactly the points of their hidden tests."""
+    out, _ = built
+    set_build = out / "build" / "exercises" / "ch07"
+    make_ch07_submissions(tmp_path / "submissions", set_build)
+    rows = grading.grade_folder(tmp_path / "submissions", set_build / "autograder.zip", set_build / "student.ipynb",
+                                tmp_path / "results", timeout=TIMEOUT, jobs=2, progress=False)
+    rows = {row.submission: row for row in rows}
+    assert rows["reference.ipynb"].scores == CH07_FULL and rows["reference.ipynb"].errors == []
+    assert rows["untouched.ipynb"].scores == {q: 0 for q in CH07_FULL}
+    assert rows["planted.ipynb"].scores == {"q1": 2, "q2": 1, "q3": 1, "q4": 2, "q5": 1}  # hidden tests failed
 
 
 def test_an_earlier_run_is_never_overwritten_without_asking(built, tmp_path):
