@@ -1,6 +1,7 @@
 """Sample-quality metrics of the whole course, judged by an MNIST classifier trained here."""
 
 from gencourse.metrics.classifier import MNISTClassifier, accuracy, classify, load_classifier
+from gencourse.metrics.mmd import MMDTest, mmd_test
 from gencourse.metrics.sample_quality import (
     checkpoint_table,
     classifier_fid,
@@ -18,6 +19,7 @@ from gencourse.metrics.sample_quality import (
 )
 
 __all__ = [
+    "MMDTest",
     "MNISTClassifier",
     "accuracy",
     "classifier_fid",
@@ -32,6 +34,7 @@ __all__ = [
     "inception_score",
     "inception_score_terms",
     "load_classifier",
+    "mmd_test",
     "real_data_floors",
     "sample_quality",
     "score_sampler",
