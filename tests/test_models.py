@@ -19,6 +19,7 @@ from torch import nn
 
 from gencourse.aae import AAE, AVB, aae_step
 from gencourse.data import Batches
+from gencourse.diffusion import DDPM, MLPDenoiser, UNet
 from gencourse.flows import CouplingFlow, ImageFlow
 from gencourse.gan import GAN, adversarial_step
 from gencourse.lvm import Autoencoder
@@ -44,6 +45,11 @@ def inputs(case: Case, n: int) -> tuple[torch.Tensor, ...]:
 
 def binary_images(n: int, seed: int = 0) -> torch.Tensor:
     return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed)).round()
+
+
+def signed_images(n: int, seed: int = 0) -> torch.Tensor:
+    """:func:`binary_images` in [-1, 1], the scale a diffusion model takes."""
+    return 2 * binary_images(n, seed) - 1
 
 
 def skewed_points(n: int, seed: int = 0) -> torch.Tensor:
@@ -92,6 +98,11 @@ CASES: dict[str, Case] = {
     "image_flow": Case(build=seeded(lambda: off_identity(ImageFlow(image_shape=(1, 8, 8), levels=(1, 2, 2),
                                                                    hidden=(4, 4, 4), n_blocks=1))),
                        batch=binary_images),
+    "ddpm_mlp": Case(build=seeded(lambda: DDPM(MLPDenoiser(dim=2, hidden=(32, 32), time_dim=8), T=50)),
+                     batch=skewed_points),
+    "ddpm_unet": Case(build=seeded(lambda: DDPM(UNet(image_shape=(1, 8, 8), channels=(8, 16), time_dim=16, groups=4,
+                                                     attention=True), T=50, variance="beta_tilde")),
+                      batch=signed_images),
 }
 NAMES = sorted(CASES)
 
@@ -121,7 +132,7 @@ def test_every_parameter_gets_a_gradient(name):
 
 
 @pytest.mark.parametrize("name", NAMES)
-def test_samples_have_the_data_shape_on_the_model_device(name):
+def test_samples_have_the_data_shape_on_the_model_device(name, one_thread):  # a diffusion model takes T small steps
     case = CASES[name]
     model = case.build()
     if not case.samples:
@@ -155,7 +166,7 @@ def test_state_dict_round_trip_and_rebuild_from_config(name, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", NAMES)
-def test_a_tiny_training_run_lowers_the_loss(name):
+def test_a_tiny_training_run_lowers_the_loss(name, one_thread):
     case = CASES[name]
     model = case.build()
     optimizer = torch.optim.Adam(model.parameters(), lr=case.lr)
