@@ -22,7 +22,7 @@ and the encoder and decoder maximise the ELBO with :math:`T_\psi` in place of th
 (eq:avb-objective): :math:`\mathbb{E}_{x}\mathbb{E}_{\varepsilon}\big[-T_\psi(x, z_\phi) + \log
 p_\theta(x \mid z_\phi)\big]`, :math:`z_\phi = f_\phi(x, \varepsilon)`. Although :math:`T^*` depends on
 :math:`\phi`, that dependence adds nothing to the gradient: :math:`\mathbb{E}_{q_\phi}[\nabla_\phi T^*]
-= \mathbb{E}_{q_\phi}[\nabla_\phi \log q_\phi] = 0` (Proposition 1; eq:avb-gradient-identity), so the
+= \mathbb{E}_{q_\phi}[\nabla_\phi \log q_\phi] = 0` (their Proposition 2; eq:avb-gradient-identity), so the
 gradient reaches :math:`T` only through the sample :math:`z_\phi`.
 
 Departures from the paper, for a short readable module: the noise enters once, concatenated to
