@@ -19,5 +19,15 @@ def float64():
 
 
 @pytest.fixture
+def one_thread():
+    """Run the test on one torch thread: many small steps on small tensors gain nothing from more, and on a
+    busy machine threads that wait for each other make every step many times slower."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture
 def generator() -> torch.Generator:
     return torch.Generator().manual_seed(0)

@@ -32,14 +32,7 @@ from gencourse.metrics.mmd import gaussian_kernel, median_bandwidth
 from gencourse.pretrained import available, read_sidecar
 from gencourse.vi.gaussian import gaussian_kl
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: extra threads only wait for each other, badly so on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see tests/conftest.py
 
 
 def hermite(nodes: int = 60) -> tuple[torch.Tensor, torch.Tensor]:

@@ -32,6 +32,8 @@ from gencourse.flows.coupling import MLPConditioner
 from gencourse.flows.images import ConvConditioner
 from gencourse.pretrained import load_pretrained, read_sidecar
 
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see tests/conftest.py
+
 
 def randomise(module: nn.Module, scale: float = 0.3) -> nn.Module:
     """Every parameter drawn at random (zero-initialised last layers would make couplings the identity)."""

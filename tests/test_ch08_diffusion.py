@@ -34,13 +34,7 @@ DTYPE = torch.float64
 SCHEDULE_NAMES = ("linear", "cosine")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Thousands of small steps on small tensors: a second thread only waits, badly so on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_thread")  # small tensors: see tests/conftest.py
 
 
 def gen(seed: int) -> torch.Generator:

@@ -268,42 +268,30 @@ def test_grading_is_deterministic(graded, tmp_path):
         assert r == batch[r["submission"]]
 
 
-CH06_FULL = {"q1": 3, "q2": 2, "q3": 3, "q4": 2}
+# Sets graded on a reference, an untouched notebook and planted mistakes that pass the public checks:
+# (full marks per question, the planted notebook's scores, the function that writes the three).
+PARTIAL_MARKS = {
+    "ch06": ({"q1": 3, "q2": 2, "q3": 3, "q4": 2}, {"q1": 3, "q2": 1, "q3": 1, "q4": 2}, make_ch06_submissions),
+    "ch07": ({"q1": 2, "q2": 2, "q3": 2, "q4": 2, "q5": 2}, {"q1": 2, "q2": 1, "q3": 1, "q4": 2, "q5": 1},
+             make_ch07_submissions),
+}
 
 
 @pytest.mark.slow
-def test_ch06_scores_full_zero_and_partial_marks(built, tmp_path):
-    """Set ch06: the reference scores full marks, an untouched notebook zero, and two planted mistakes
-    that pass the public checks lose exactly the points of their hidden tests."""
+@pytest.mark.parametrize("stem", sorted(PARTIAL_MARKS))
+def test_scores_full_zero_and_partial_marks(built, tmp_path, stem):
+    """The reference scores full marks, an untouched notebook zero, and planted mistakes that pass the public
+    checks lose exactly the points of their hidden tests."""
+    full, planted, make = PARTIAL_MARKS[stem]
     out, _ = built
-    set_build = out / "build" / "exercises" / "ch06"
-    make_ch06_submissions(tmp_path / "submissions", set_build)
+    set_build = out / "build" / "exercises" / stem
+    make(tmp_path / "submissions", set_build)
     rows = grading.grade_folder(tmp_path / "submissions", set_build / "autograder.zip", set_build / "student.ipynb",
                                 tmp_path / "results", timeout=TIMEOUT, jobs=2, progress=False)
     rows = {row.submission: row for row in rows}
-    assert rows["reference.ipynb"].scores == CH06_FULL and rows["reference.ipynb"].errors == []
-    assert rows["untouched.ipynb"].scores == {q: 0 for q in CH06_FULL}
-    planted = rows["planted.ipynb"].scores
-    assert planted["q1"] == CH06_FULL["q1"] and planted["q4"] == CH06_FULL["q4"]
-    assert planted["q2"] == 1 and planted["q3"] == 1  # public check passed, hidden tests failed
-
-
-CH07_FULL = {"q1": 2, "q2": 2, "q3": 2, "q4": 2, "q5": 2}
-
-
-@pytest.mark.slow
-def test_ch07_scores_full_zero_and_partial_marks(built, tmp_path):
-    """Set ch07: the reference scores full marks, an untouched notebook zero, and three planted mistakes
-    that pass the public checks lose exactly the points of their hidden tests."""
-    out, _ = built
-    set_build = out / "build" / "exercises" / "ch07"
-    make_ch07_submissions(tmp_path / "submissions", set_build)
-    rows = grading.grade_folder(tmp_path / "submissions", set_build / "autograder.zip", set_build / "student.ipynb",
-                                tmp_path / "results", timeout=TIMEOUT, jobs=2, progress=False)
-    rows = {row.submission: row for row in rows}
-    assert rows["reference.ipynb"].scores == CH07_FULL and rows["reference.ipynb"].errors == []
-    assert rows["untouched.ipynb"].scores == {q: 0 for q in CH07_FULL}
-    assert rows["planted.ipynb"].scores == {"q1": 2, "q2": 1, "q3": 1, "q4": 2, "q5": 1}  # hidden tests failed
+    assert rows["reference.ipynb"].scores == full and rows["reference.ipynb"].errors == []
+    assert rows["untouched.ipynb"].scores == {q: 0 for q in full}
+    assert rows["planted.ipynb"].scores == planted  # public checks passed, hidden tests failed
 
 
 def test_an_earlier_run_is_never_overwritten_without_asking(built, tmp_path):

@@ -294,15 +294,6 @@ def test_adversarial_state_dict_round_trip_and_rebuild_from_config(name, tmp_pat
         torch.testing.assert_close(getattr(rebuilt, loss)(*args)["loss"], expected, atol=0, rtol=0)
 
 
-@pytest.fixture
-def one_thread():
-    """Hundreds of tiny steps: extra threads only wait for each other, badly so on a busy machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ADVERSARIAL_NAMES)
 def test_a_tiny_adversarial_run_brings_the_samples_closer_to_the_data(name, one_thread):
