@@ -78,3 +78,21 @@ def make_ch07_submissions(folder: Path, set_build: Path) -> None:
                     "s, t = s_net(z), t_net(z)")
     planted = _edit(planted, "def bits_per_dim", "D = y[0].numel()", "D = y.shape[1]")
     nbformat.write(planted, folder / "planted.ipynb")
+
+
+def make_ch08_submissions(folder: Path, set_build: Path) -> None:
+    """Set ch08: the reference solution (full marks), an untouched notebook (zero) and three planted
+    mistakes that pass the public checks but not the hidden tests (partial marks): coefficients
+    reshaped for points only, not images (q1), alpha_bar_{t-1} read as alpha_bar[t - 2], which wraps
+    round to the last step at t = 1 (q2), and noise added at the last step too (q3)."""
+    solution = nbformat.read(set_build / "solution.ipynb", as_version=4)
+    student = nbformat.read(set_build / "student.ipynb", as_version=4)
+    folder.mkdir()
+    nbformat.write(solution, folder / "reference.ipynb")
+    nbformat.write(student, folder / "untouched.ipynb")
+    planted = _edit(solution, "def q_sample", "alpha_bar = alpha_bar.view(-1, *[1] * (x0.dim() - 1))",
+                    "alpha_bar = alpha_bar[:, None]")
+    planted = _edit(planted, "def q_posterior", "torch.cat([beta.new_ones(1), alpha_bar])[t - 1]", "alpha_bar[t - 2]")
+    planted = _edit(planted, "def ancestral_step", "(t > 1).to(x_t.dtype).view(shape) * beta_t.sqrt() * z",
+                    "beta_t.sqrt() * z")
+    nbformat.write(planted, folder / "planted.ipynb")

@@ -16,6 +16,7 @@ import pytest
 from exercise_submissions import (  # tests/ is on sys.path under pytest
     make_ch06_submissions,
     make_ch07_submissions,
+    make_ch08_submissions,
     make_submissions,
 )
 
@@ -274,6 +275,7 @@ PARTIAL_MARKS = {
     "ch06": ({"q1": 3, "q2": 2, "q3": 3, "q4": 2}, {"q1": 3, "q2": 1, "q3": 1, "q4": 2}, make_ch06_submissions),
     "ch07": ({"q1": 2, "q2": 2, "q3": 2, "q4": 2, "q5": 2}, {"q1": 2, "q2": 1, "q3": 1, "q4": 2, "q5": 1},
              make_ch07_submissions),
+    "ch08": ({"q1": 2, "q2": 3, "q3": 3, "q4": 2}, {"q1": 1, "q2": 2, "q3": 2, "q4": 2}, make_ch08_submissions),
 }
 
 
