@@ -240,3 +240,26 @@ def test_chain_adds_log_dets():
     z, log_det = chain(x)
     torch.testing.assert_close(z, z2)
     torch.testing.assert_close(log_det, l1 + l2)
+
+
+def test_an_evaluation_that_fails_leaves_the_model_in_its_mode():
+    flow = ImageFlow(image_shape=(1, 4, 4), levels=(1, 2), hidden=(4, 4), n_blocks=1)
+    assert flow.training
+    with pytest.raises(ValueError, match="dequantize"):
+        evaluate_bits_per_dim(flow, 2 * torch.ones(3, 1, 4, 4))
+    assert flow.training  # so its ActNorms still initialise from the first training batch
+
+
+def test_the_logit_inverse_stays_finite_where_the_sigmoid_rounds_to_one():
+    u = torch.tensor([[20.0, -20.0, 0.0]])  # float32: sigmoid(20) == 1 exactly
+    y, log_det = LogitTransform(alpha=0.0).inverse(u)
+    assert torch.isfinite(log_det).all() and torch.isfinite(y).all()
+    expected = -(torch.nn.functional.logsigmoid(u.double()) + torch.nn.functional.logsigmoid(-u.double())).sum()
+    assert float(log_det) == pytest.approx(float(-expected), rel=1e-6)
+
+
+def test_actnorm_and_masks_reject_what_they_cannot_use():
+    with pytest.raises(ValueError, match="larger batch"):
+        ActNorm(2)(torch.randn(1, 2))
+    with pytest.raises(ValueError, match="split"):
+        CouplingFlow(dim=1)

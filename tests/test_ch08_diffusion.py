@@ -15,6 +15,7 @@ from gencourse.diffusion import (
     MLPDenoiser,
     UNet,
     bits_per_dim,
+    continuous_gaussian_log_likelihood,
     cosine_alpha_bar,
     cosine_schedule,
     ddim_sample,
@@ -22,7 +23,6 @@ from gencourse.diffusion import (
     ddim_timesteps,
     discretized_gaussian_log_likelihood,
     elbo_terms,
-    gaussian_log_likelihood,
     linear_schedule,
     make_schedule,
     nll_bound,
@@ -224,7 +224,7 @@ def direct_terms(model: DDPM, x0: torch.Tensor, t: torch.Tensor, eps: torch.Tens
     mean_p, var_p = model.p_mean_variance(x_t, t)
     d = x0.shape[1]
     kl = gaussian_kl(mean_q, var_q.log().expand(-1, d), mean_p, var_p.log().expand(-1, d))
-    decoder = -gaussian_log_likelihood(x0, mean_p, var_p)
+    decoder = -continuous_gaussian_log_likelihood(x0, mean_p, var_p)
     return torch.where(t == 1, decoder, kl)
 
 

@@ -43,7 +43,7 @@ from gencourse.aae.priors import Prior, make_prior
 from gencourse.gan.losses import discriminator_loss, generator_loss_non_saturating
 from gencourse.gan.networks import MLPDiscriminator
 from gencourse.metrics.mmd import MMDTest, mmd_test
-from gencourse.nets import mlp
+from gencourse.nets import eval_mode, mlp
 from gencourse.vae.likelihoods import bernoulli_log_likelihood
 from gencourse.vi.gaussian import reparameterize
 
@@ -142,11 +142,8 @@ class AAE(nn.Module):
     @torch.no_grad()
     def codes(self, x: torch.Tensor, batch_size: int = 1000) -> torch.Tensor:
         """The codes of a data set ``x`` in eval mode, ``batch_size`` images at a time: ``(N, latent_dim)``."""
-        was_training = self.training
-        self.eval()
-        z = torch.cat([self.encode(b) for b in x.split(batch_size)])
-        self.train(was_training)
-        return z
+        with eval_mode(self):
+            return torch.cat([self.encode(b) for b in x.split(batch_size)])
 
     @torch.no_grad()
     def reconstruct(self, x: torch.Tensor) -> torch.Tensor:
@@ -178,8 +175,10 @@ def aggregated_posterior_test(model: AAE, x: torch.Tensor, n: int = 2000, seed: 
         raise ValueError(f"n must lie between 2 and the number of images {len(x)}, got {n}")
     generator = torch.Generator().manual_seed(seed)
     subset = torch.randperm(len(x), generator=generator)[:n]
-    z_prior = model.prior.sample(n, generator=generator)
-    return mmd_test(model.codes(x[subset]), z_prior, permutations=permutations, seed=seed)
+    z_prior = model.prior.sample(n, generator=generator)  # drawn on the CPU, so the seed fixes it anywhere
+    device = next(model.parameters()).device
+    codes = model.codes(x[subset].to(device))
+    return mmd_test(codes, z_prior.to(device=device, dtype=codes.dtype), permutations=permutations, seed=seed)
 
 
 def load_pretrained_aae(name: str = "ch06_aae", device: str | torch.device = "cpu") -> AAE:

@@ -131,7 +131,7 @@ class GaussianMixturePrior(Prior):
 
 
 class SwissRollPrior(Prior):
-    r"""A swiss roll :math:`t(\cos t, \sin t)/\text{scale} + \text{noise}`, ``t`` uniform on [1.5 pi, 4.5 pi].
+    r"""A swiss roll :math:`\text{scale}\; t(\cos t, \sin t) / 4.5\pi + \text{noise}`, ``t`` uniform on [1.5pi, 4.5pi].
 
     The first two coordinates follow the roll, scaled so that it spans about ``[-scale, scale]``,
     with isotropic Gaussian ``noise``; any further coordinates are standard normal. Only the

@@ -5,9 +5,9 @@ from gencourse.diffusion.ddpm import DDPM, VARIANCES
 from gencourse.diffusion.elbo import (
     DECODERS,
     bits_per_dim,
+    continuous_gaussian_log_likelihood,
     discretized_gaussian_log_likelihood,
     elbo_terms,
-    gaussian_log_likelihood,
     nll_bound,
 )
 from gencourse.diffusion.networks import DENOISERS, MLPDenoiser, UNet, timestep_embedding
@@ -29,7 +29,7 @@ __all__ = [
     "ddim_timesteps",
     "discretized_gaussian_log_likelihood",
     "elbo_terms",
-    "gaussian_log_likelihood",
+    "continuous_gaussian_log_likelihood",
     "linear_schedule",
     "make_schedule",
     "nll_bound",

@@ -24,6 +24,7 @@ from __future__ import annotations
 import torch
 
 from gencourse.diffusion.ddpm import DDPM
+from gencourse.nets import eval_mode
 
 
 def ddim_timesteps(T: int, steps: int) -> torch.Tensor:
@@ -76,13 +77,11 @@ def ddim_sample(ddpm: DDPM, n: int, steps: int = 50, eta: float = 0.0, clip: boo
     ``x_T``. The model is in eval mode meanwhile and returns to its mode after.
     """
     tau = ddim_timesteps(ddpm.T, steps).tolist()
-    was_training = ddpm.training
-    ddpm.eval()
     if x_T is None:
         x_T = torch.randn(n, *ddpm.data_shape, generator=generator, dtype=ddpm.beta.dtype, device=ddpm.beta.device)
     ddpm.check_shape(x_T)
     x = x_T
-    for t, s in zip(reversed(tau), [*reversed(tau[:-1]), 0], strict=True):
-        x = ddim_step(ddpm, x, t, s, eta, clip, generator=generator)
-    ddpm.train(was_training)
+    with eval_mode(ddpm):
+        for t, s in zip(reversed(tau), [*reversed(tau[:-1]), 0], strict=True):
+            x = ddim_step(ddpm, x, t, s, eta, clip, generator=generator)
     return x

@@ -60,6 +60,7 @@ from torch import nn
 
 from gencourse.diffusion.networks import DENOISERS
 from gencourse.diffusion.schedules import make_schedule
+from gencourse.nets import eval_mode
 from gencourse.vi.gaussian import gaussian_kl
 
 VARIANCES = ("beta", "beta_tilde")
@@ -243,17 +244,15 @@ class DDPM(nn.Module):
         """
         if every < 1:
             raise ValueError(f"every must be a positive number of steps, got {every}")
-        was_training = self.training
-        self.eval()
         if x_T is None:
             x_T = torch.randn(n, *self.data_shape, generator=generator, dtype=self.beta.dtype, device=self.beta.device)
         x, frames, steps = x_T, [x_T], [self.T]
-        for t in range(self.T, 0, -1):
-            x = self.p_sample(x, t, clip, generator)  # x_{t-1}
-            if (t - 1) % every == 0:
-                frames.append(x)
-                steps.append(t - 1)
-        self.train(was_training)
+        with eval_mode(self):
+            for t in range(self.T, 0, -1):
+                x = self.p_sample(x, t, clip, generator)  # x_{t-1}
+                if (t - 1) % every == 0:
+                    frames.append(x)
+                    steps.append(t - 1)
         return torch.stack(frames), torch.tensor(steps)
 
     def sample(self, n: int, clip: bool = False, generator: torch.Generator | None = None,

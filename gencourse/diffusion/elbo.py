@@ -43,12 +43,13 @@ import torch
 
 from gencourse.diffusion.ddpm import DDPM
 from gencourse.flows.images import bits_per_dim as bits_per_dim_of_density
+from gencourse.nets import eval_mode
 from gencourse.vi.gaussian import gaussian_kl, log_normal_diag
 
 DECODERS = ("gaussian", "discretized")
 
 
-def gaussian_log_likelihood(x0: torch.Tensor, mean: torch.Tensor, variance: torch.Tensor) -> torch.Tensor:
+def continuous_gaussian_log_likelihood(x0: torch.Tensor, mean: torch.Tensor, variance: torch.Tensor) -> torch.Tensor:
     """``log N(x0; mean, variance I)`` per example, in nats: ``(B, ...)`` -> ``(B,)``."""
     log_var = torch.log(variance).expand_as(x0).flatten(1)
     return log_normal_diag(x0.flatten(1), mean.flatten(1), log_var)  # (eq:log-normal-diag)
@@ -99,23 +100,22 @@ def elbo_terms(ddpm: DDPM, x0: torch.Tensor, decoder: str = "gaussian",
     if decoder not in DECODERS:
         raise ValueError(f"decoder must be one of {DECODERS}, got {decoder!r}")
     ddpm.check_shape(x0)
-    was_training = ddpm.training
-    ddpm.eval()
     terms = x0.new_zeros(x0.shape[0], ddpm.T + 1)
     terms[:, ddpm.T] = ddpm.prior_kl(x0)  # L_T
-    for t in range(1, ddpm.T + 1):
-        eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
-        x_t = ddpm.q_sample(x0, t, eps)  # (eq:forward-closed-form)
-        mean_p, var_p = ddpm.p_mean_variance(x_t, t)
-        if t == 1:  # L_0 = -log p(x0 | x1)
-            log_likelihood = (gaussian_log_likelihood if decoder == "gaussian" else discretized_gaussian_log_likelihood)
-            terms[:, 0] = -log_likelihood(x0, mean_p, var_p)
-        else:  # L_{t-1} = KL(q(x_{t-1} | x_t, x0) || p(x_{t-1} | x_t))
-            mean_q, var_q = ddpm.q_posterior(x0, x_t, t)
-            log_var_q, log_var_p = (torch.log(v).expand_as(x0).flatten(1) for v in (var_q, var_p))  # (B, D)
-            kl = gaussian_kl(mean_q.flatten(1), log_var_q, mean_p.flatten(1), log_var_p)  # (eq:gaussian-kl)
-            terms[:, t - 1] = kl
-    ddpm.train(was_training)
+    with eval_mode(ddpm):
+        for t in range(1, ddpm.T + 1):
+            eps = torch.randn(x0.shape, generator=generator, dtype=x0.dtype, device=x0.device)
+            x_t = ddpm.q_sample(x0, t, eps)  # (eq:forward-closed-form)
+            mean_p, var_p = ddpm.p_mean_variance(x_t, t)
+            if t == 1:  # L_0 = -log p(x0 | x1)
+                log_likelihood = {"gaussian": continuous_gaussian_log_likelihood,
+                                  "discretized": discretized_gaussian_log_likelihood}[decoder]
+                terms[:, 0] = -log_likelihood(x0, mean_p, var_p)
+            else:  # L_{t-1} = KL(q(x_{t-1} | x_t, x0) || p(x_{t-1} | x_t))
+                mean_q, var_q = ddpm.q_posterior(x0, x_t, t)
+                log_var_q, log_var_p = (torch.log(v).expand_as(x0).flatten(1) for v in (var_q, var_p))  # (B, D)
+                kl = gaussian_kl(mean_q.flatten(1), log_var_q, mean_p.flatten(1), log_var_p)  # (eq:gaussian-kl)
+                terms[:, t - 1] = kl
     return terms
 
 

@@ -38,7 +38,9 @@ from gencourse.nets import mlp
 
 def alternating_masks(dim: int, n: int) -> list[torch.Tensor]:
     """``n`` masks over ``dim`` coordinates: the first half kept, then the second, alternating."""
-    first = (torch.arange(dim) < dim // 2).float() if dim > 1 else torch.ones(1)
+    if dim < 2:
+        raise ValueError(f"a mask splits the coordinates in two halves; {dim} coordinate(s) cannot be split")
+    first = (torch.arange(dim) < dim // 2).float()
     return [first if k % 2 == 0 else 1 - first for k in range(n)]
 
 
@@ -104,6 +106,9 @@ class ActNorm(Bijection):
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         if not self.initialized and self.training:
+            if x[:, 0].numel() < 2:
+                raise ValueError("ActNorm sets its scale from the spread of the first batch it sees, per channel; "
+                                 "a batch with one value per channel has none: train with a larger batch")
             with torch.no_grad():
                 dims = [0, *range(2, x.dim())]  # every dimension but the channel
                 self.m.copy_(x.mean(dims, keepdim=True))

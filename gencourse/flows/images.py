@@ -29,11 +29,13 @@ import math
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from gencourse.data.mnist import dequantize
 from gencourse.flows.base import Bijection, Chain, Flow, per_example_sum
 from gencourse.flows.coupling import ActNorm, AffineCoupling, channel_mask, checkerboard_mask
+from gencourse.nets import eval_mode
 
 
 def bits_per_dim(log_prob: torch.Tensor, dims: int, n_bins: int = 256) -> torch.Tensor:
@@ -73,17 +75,19 @@ class LogitTransform(Bijection):
             raise ValueError(f"alpha must lie in [0, 0.5), got {alpha}")
         self.alpha = alpha
 
-    def _log_det(self, p: torch.Tensor) -> torch.Tensor:
+    def _log_det(self, log_p: torch.Tensor, log_1_minus_p: torch.Tensor) -> torch.Tensor:
         # d logit(p)/dy = (1 - 2 alpha) / (p (1 - p)) with p = alpha + (1 - 2 alpha) y
-        return per_example_sum(math.log(1 - 2 * self.alpha) - p.log() - (-p).log1p())
+        return per_example_sum(math.log(1 - 2 * self.alpha) - log_p - log_1_minus_p)
 
     def forward(self, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         p = self.alpha + (1 - 2 * self.alpha) * y
-        return p.log() - (-p).log1p(), self._log_det(p)  # (eq:logit-transform)
+        log_p, log_1_minus_p = p.log(), (-p).log1p()
+        return log_p - log_1_minus_p, self._log_det(log_p, log_1_minus_p)  # (eq:logit-transform)
 
     def inverse(self, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        p = torch.sigmoid(u)
-        return (p - self.alpha) / (1 - 2 * self.alpha), -self._log_det(p)
+        # log p and log(1 - p) from the logit itself: sigmoid(u) rounds to 1 for large u, its logs do not
+        log_p, log_1_minus_p = F.logsigmoid(u), F.logsigmoid(-u)
+        return (torch.sigmoid(u) - self.alpha) / (1 - 2 * self.alpha), -self._log_det(log_p, log_1_minus_p)
 
 
 class ConvConditioner(nn.Module):
@@ -180,10 +184,8 @@ def evaluate_bits_per_dim(
     ``seed`` gives the same noise, so two evaluations of one model agree to rounding.
     """
     generator = torch.Generator(device=images.device).manual_seed(seed)
-    was_training = model.training
-    model.eval()
     dims = math.prod(model.event_shape)
-    bpd = torch.cat([bits_per_dim(model.log_prob(dequantize(batch, generator=generator)), dims,
-                                  model.config["n_bins"]) for batch in images.split(batch_size)])
-    model.train(was_training)
+    with eval_mode(model):
+        bpd = torch.cat([bits_per_dim(model.log_prob(dequantize(batch, generator=generator)), dims,
+                                      model.config["n_bins"]) for batch in images.split(batch_size)])
     return bpd if per_image else float(bpd.mean())

@@ -48,9 +48,9 @@ class PlanarLayer(Bijection):
         self.b = nn.Parameter(torch.zeros(()))
 
     def u_hat(self) -> torch.Tensor:
-        """``u`` moved along ``w`` so that ``w . u_hat >= -1``  (eq:planar-invertibility)."""
+        """``u`` moved along ``w`` so that ``w . u_hat >= -1`` (eq:planar-invertibility)  (eq:planar-u-hat)."""
         wu = self.w @ self.u
-        return self.u + (-1 + F.softplus(wu) - wu) * self.w / (self.w @ self.w)  # (eq:planar-invertibility)
+        return self.u + (-1 + F.softplus(wu) - wu) * self.w / (self.w @ self.w)  # (eq:planar-u-hat)
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         u = self.u_hat()

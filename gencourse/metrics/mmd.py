@@ -78,7 +78,8 @@ def mmd_test(x: torch.Tensor, y: torch.Tensor, permutations: int = 1000, seed: i
 
     Computed in float64. The permutations come from a ``torch.Generator`` seeded with ``seed``, so
     the same inputs and seed give the same p-value. ``bandwidth`` defaults to the median heuristic
-    on the pooled sample. Memory: the ``(m + n)^2`` kernel matrix (128 MB for 4,000 points).
+    on the pooled sample. Memory: a few ``(m + n)^2`` float64 matrices at once (the distances and the
+    kernel; 128 MB each for 4,000 points).
     """
     if x.dim() != 2 or y.dim() != 2 or x.shape[1] != y.shape[1]:
         raise ValueError(f"x and y must be (m, d) and (n, d) with the same d, got {tuple(x.shape)} and "
