@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import shutil
 import subprocess
 import sys
@@ -332,3 +333,33 @@ def test_command_line_errors_are_clear(tmp_path):
     (tmp_path / "subs").mkdir()
     done = run("grade", str(tmp_path / "subs"), "--set", "ch01", "--build-dir", str(tmp_path / "nothing"))
     assert done.returncode != 0 and "run `make exercises` first" in done.stderr
+
+
+class FakeWorker:
+    """Stands in for the grading subprocess: writes the given outcomes to result.json, one per run."""
+
+    def __init__(self, outcomes: list[dict]) -> None:
+        self.outcomes, self.runs = outcomes, 0
+        self.popen = subprocess.Popen  # the real one, taken before the test replaces it
+
+    def __call__(self, args, **kwargs):
+        Path(args[-1]).write_text(json.dumps(self.outcomes[min(self.runs, len(self.outcomes) - 1)]))
+        self.runs += 1
+        return self.popen([sys.executable, "-c", "pass"])
+
+
+def test_a_kernel_that_dies_while_starting_is_started_again_and_nothing_else_is(monkeypatch, tmp_path):
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+    died = {"error": "grading failed: RuntimeError: Kernel died before replying to kernel_info"}
+    graded = {"questions": {"q1": {"score": 1}}}
+    fake = FakeWorker([died, graded])
+    monkeypatch.setattr(grading.subprocess, "Popen", fake)
+    assert grading._run_worker(nb, tmp_path / "autograder.zip", timeout=60) == graded and fake.runs == 2
+    fake = FakeWorker([died])  # dies every time: reported after a bounded number of attempts
+    monkeypatch.setattr(grading.subprocess, "Popen", fake)
+    assert grading._run_worker(nb, tmp_path / "autograder.zip", timeout=60) == died
+    assert fake.runs == grading.KERNEL_START_ATTEMPTS
+    other = {"error": "grading failed: NameError: name 'x' is not defined"}
+    fake = FakeWorker([other, graded])  # the submission's own failure is its result, not a reason to rerun
+    monkeypatch.setattr(grading.subprocess, "Popen", fake)
+    assert grading._run_worker(nb, tmp_path / "autograder.zip", timeout=60) == other and fake.runs == 1

@@ -26,6 +26,8 @@ from pathlib import Path
 import nbformat
 import yaml
 
+from gencourse.exercises.worker import KERNEL_START_ATTEMPTS, kernel_failed_to_start
+
 REPOSITORY = "gencourse/gencourse"
 BRANCH = "main"
 COLAB = "https://colab.research.google.com/github"
@@ -196,8 +198,12 @@ def build_set(source: Path, student_dir: Path, public_dir: Path, build_dir: Path
     with tempfile.TemporaryDirectory() as tmp:
         master_path = Path(tmp) / f"{exercise_set.stem}.ipynb"
         nbformat.write(master, master_path)
-        done = subprocess.run([sys.executable, "-m", "otter", "assign", "--no-pdfs", master_path.name, "dist"],
-                              cwd=tmp, capture_output=True, text=True)
+        for _ in range(KERNEL_START_ATTEMPTS):
+            shutil.rmtree(Path(tmp) / "dist", ignore_errors=True)
+            done = subprocess.run([sys.executable, "-m", "otter", "assign", "--no-pdfs", master_path.name, "dist"],
+                                  cwd=tmp, capture_output=True, text=True)
+            if done.returncode == 0 or not kernel_failed_to_start(done.stdout + done.stderr):
+                break
         if done.returncode != 0:
             raise RuntimeError(f"otter assign failed on {source} (does every test pass on the reference "
                                f"solution?):\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")

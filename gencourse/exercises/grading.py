@@ -30,6 +30,8 @@ from pathlib import Path
 
 import nbformat
 
+from gencourse.exercises.worker import KERNEL_START_ATTEMPTS, kernel_failed_to_start
+
 ANSWER_TAG = "otter_answer_cell"
 
 
@@ -162,20 +164,26 @@ def _run_worker(nb: nbformat.NotebookNode, autograder: Path, timeout: float) -> 
         nbformat.write(nb, submission)
         env = {**os.environ, "MPLBACKEND": "agg", "OMP_NUM_THREADS": "1", "CUDA_VISIBLE_DEVICES": "",
                "PYTHONHASHSEED": "0"}
-        with open(Path(tmp) / "worker.log", "w") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "gencourse.exercises.worker", str(autograder.resolve()), str(submission),
-                 str(result)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-            try:
-                process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                _kill_tree(process.pid)
-                return {"error": f"did not finish within the time limit of {timeout:g} s (an infinite loop, or "
-                                 "far too much work?); scored 0"}
-        if not result.exists():
-            tail = (Path(tmp) / "worker.log").read_text()[-500:]
-            return {"error": f"grading crashed (exit code {process.returncode}): {tail.strip()}"}
-        return json.loads(result.read_text())
+        for _ in range(KERNEL_START_ATTEMPTS):
+            result.unlink(missing_ok=True)
+            with open(Path(tmp) / "worker.log", "w") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "gencourse.exercises.worker", str(autograder.resolve()), str(submission),
+                     str(result)], cwd=tmp, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+                try:
+                    process.wait(timeout=timeout)
+                except subprocess.TimeoutExpired:
+                    _kill_tree(process.pid)
+                    return {"error": f"did not finish within the time limit of {timeout:g} s (an infinite loop, or "
+                                     "far too much work?); scored 0"}
+            if not result.exists():
+                tail = (Path(tmp) / "worker.log").read_text()[-500:]
+                outcome = {"error": f"grading crashed (exit code {process.returncode}): {tail.strip()}"}
+            else:
+                outcome = json.loads(result.read_text())
+            if not kernel_failed_to_start(outcome.get("error") or ""):
+                break  # a kernel that died before running the submission is the machine's fault: run again
+        return outcome
 
 
 def grade_submission(path: Path, template: Template, autograder: Path, timeout: float) -> Row:

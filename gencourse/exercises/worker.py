@@ -55,6 +55,19 @@ def summarise(results: Any) -> dict[str, Any]:
     return questions
 
 
+# A kernel can die while it starts, before it runs a line of the notebook: jupyter_client picks free ports,
+# releases them and hands them to the kernel, and another process starting at the same moment may take
+# one first (the known race of concurrent kernel starts). Nothing of the notebook has run, so the run is
+# simply repeated, a few times at most.
+KERNEL_START_FAILURE = "Kernel died before replying to kernel_info"
+KERNEL_START_ATTEMPTS = 3
+
+
+def kernel_failed_to_start(text: str) -> bool:
+    """Whether a run's output says that its kernel died before it ran anything (worth running again)."""
+    return KERNEL_START_FAILURE in text
+
+
 def main(autograder: str, submission: str, result_path: str) -> None:
     import otter.run
 
