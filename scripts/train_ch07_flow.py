@@ -37,7 +37,7 @@ def main() -> None:
     parser.add_argument("--levels", type=int, nargs="+", default=[2, 4, 4])
     parser.add_argument("--hidden", type=int, nargs="+", default=[32, 64, 96])
     parser.add_argument("--n-blocks", type=int, default=1)
-    parser.add_argument("--epochs", type=float, default=12)
+    parser.add_argument("--epochs", type=float, default=6)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--max-grad-norm", type=float, default=100.0)
