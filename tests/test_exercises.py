@@ -335,17 +335,19 @@ def test_command_line_errors_are_clear(tmp_path):
     assert done.returncode != 0 and "run `make exercises` first" in done.stderr
 
 
+REAL_POPEN = subprocess.Popen  # taken at import, before any test replaces it
+
+
 class FakeWorker:
     """Stands in for the grading subprocess: writes the given outcomes to result.json, one per run."""
 
     def __init__(self, outcomes: list[dict]) -> None:
         self.outcomes, self.runs = outcomes, 0
-        self.popen = subprocess.Popen  # the real one, taken before the test replaces it
 
     def __call__(self, args, **kwargs):
         Path(args[-1]).write_text(json.dumps(self.outcomes[min(self.runs, len(self.outcomes) - 1)]))
         self.runs += 1
-        return self.popen([sys.executable, "-c", "pass"])
+        return REAL_POPEN([sys.executable, "-c", "pass"])
 
 
 def test_a_kernel_that_dies_while_starting_is_started_again_and_nothing_else_is(monkeypatch, tmp_path):
