@@ -32,6 +32,16 @@ from tqdm.auto import tqdm
 Stateful = Any  # anything with state_dict() / load_state_dict(): modules, optimisers, schedulers, Batches
 
 
+def cosine_decay(steps: int, floor: float = 0.01) -> Callable[[int], float]:
+    """The learning-rate factor of step ``k``: 1 down to ``floor`` along half a cosine over ``steps``, then ``floor``.
+
+    For ``torch.optim.lr_scheduler.LambdaLR(optimizer, cosine_decay(steps))``: a long run ends with small steps.
+    """
+    if steps < 1:
+        raise ValueError(f"steps must be positive, got {steps}")
+    return lambda k: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
+
+
 class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite."""
 

@@ -15,7 +15,6 @@ thread) and the notebook loads the result.
 from __future__ import annotations
 
 import argparse
-import math
 
 import torch
 
@@ -23,7 +22,7 @@ from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
 from gencourse.lvm import Autoencoder, reconstruction_nats
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import train
+from gencourse.train import cosine_decay, train
 
 NAME = "ch01_autoencoder"
 TEST_BINARIZATION_SEED = 0  # the notebook binarises the test set with the same seed to check the metric
@@ -46,7 +45,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     # Cosine decay to 1% of the initial rate: the long run ends with small, careful steps.
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(k, args.steps) / args.steps)))
+        optimizer, cosine_decay(args.steps))
     batches = Batches(x_train, batch_size=args.batch_size, seed=args.seed)
 
     def step(x: torch.Tensor) -> dict[str, torch.Tensor]:

@@ -16,7 +16,6 @@ loads the result. ``--steps 0`` with an existing run checkpoint only evaluates a
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import torch
@@ -24,7 +23,7 @@ import torch
 from gencourse import seed_everything
 from gencourse.data import Batches, binarize, load_mnist
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import train
+from gencourse.train import cosine_decay, train
 from gencourse.vae import VAE, estimate_nll, kl_warmup
 
 NAME = "ch03_vae"
@@ -58,7 +57,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     # Cosine decay to 1% of the initial rate: the long run ends with small, careful steps.
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
+        optimizer, cosine_decay(steps))
     k = 0
 
     def step(x: torch.Tensor) -> dict[str, torch.Tensor]:

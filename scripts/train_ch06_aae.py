@@ -26,7 +26,6 @@ removed once the pretrained files are written. ``--directory`` writes elsewhere 
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import torch
@@ -36,7 +35,7 @@ from gencourse.aae import AAE, aae_step, aggregated_posterior_test
 from gencourse.data import Batches, load_mnist
 from gencourse.metrics import floors, load_classifier, score_sampler
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import train
+from gencourse.train import cosine_decay, train
 
 NAME = "ch06_aae"
 EVAL_SEED = 0  # the seed of the scored samples; tests recompute the 2,000-sample figures with it
@@ -85,10 +84,8 @@ def main() -> None:
     opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=args.lr_adversarial, betas=betas)
     opt_g = torch.optim.Adam(model.encoder.parameters(), lr=args.lr_adversarial, betas=betas)
 
-    def cosine(k: int) -> float:  # every step size decays to 1% of its start: the game settles at the end
-        return 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps))
-
-    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, cosine) for opt in (opt_ae, opt_d, opt_g)]
+    # every step size decays to 1% of its start: the game settles at the end
+    schedules = [torch.optim.lr_scheduler.LambdaLR(opt, cosine_decay(steps)) for opt in (opt_ae, opt_d, opt_g)]
     inner = aae_step(model, opt_ae, opt_d, opt_g)
     per_epoch = batches.batches_per_epoch()
     start = time.time()

@@ -16,7 +16,6 @@ steps; this script gives a larger one a budget no notebook has, and the notebook
 from __future__ import annotations
 
 import argparse
-import math
 import time
 
 import torch
@@ -25,7 +24,7 @@ from gencourse import seed_everything
 from gencourse.data import Batches, dequantize, load_mnist
 from gencourse.flows import ImageFlow, evaluate_bits_per_dim
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import train
+from gencourse.train import cosine_decay, train
 
 NAME = "ch07_flow"
 TEST_DEQUANTIZATION_SEED = 0  # the test, the notebook and the evaluation script dequantise with it
@@ -55,7 +54,7 @@ def main() -> None:
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     # Cosine decay to 1% of the initial rate: the long run ends with small, careful steps.
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: 0.01 + 0.99 * 0.5 * (1 + math.cos(math.pi * min(k, steps) / steps)))
+        optimizer, cosine_decay(steps))
 
     def step(x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = model.loss(dequantize(x))  # fresh uniform noise in every pixel's bin at every step

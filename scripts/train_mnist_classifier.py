@@ -14,7 +14,6 @@ judges digits that a generator draws slightly off-centre.
 from __future__ import annotations
 
 import argparse
-import math
 
 import torch
 
@@ -22,7 +21,7 @@ from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.metrics import MNISTClassifier, accuracy, real_data_floors
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import train
+from gencourse.train import cosine_decay, train
 
 NAME = "mnist_classifier"
 
@@ -50,7 +49,7 @@ def main() -> None:
     model = MNISTClassifier()
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, lambda k: 0.02 + 0.98 * 0.5 * (1 + math.cos(math.pi * min(k, args.steps) / args.steps)))
+        optimizer, cosine_decay(args.steps, floor=0.02))
     batches = Batches(x_train, y_train, batch_size=args.batch_size, seed=args.seed)
 
     def step(batch: tuple[torch.Tensor, torch.Tensor]) -> dict[str, torch.Tensor]:

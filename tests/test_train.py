@@ -111,3 +111,12 @@ def test_history_fills_missing_keys_with_nan():
     restored = History()
     restored.load_state_dict(history.state_dict())
     assert restored["kl"][1:] == [0.1, 0.2]
+
+
+def test_cosine_decay_runs_from_one_to_its_floor_and_stays_there():
+    from gencourse.train import cosine_decay
+
+    f = cosine_decay(100, floor=0.02)
+    assert f(0) == 1.0 and abs(f(50) - 0.51) < 1e-12 and f(100) == f(1000) == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="positive"):
+        cosine_decay(0)
