@@ -1,29 +1,42 @@
-"""Train chapter 8's pretrained DDPM on MNIST (a small U-Net, T = 1000), resumably.
+"""Train chapter 8's pretrained DDPM on MNIST (a small U-Net, T = 1000), resumably, then score and ship it.
 
-    GENCOURSE_DATA=<folder with MNIST/raw> python scripts/train_ch08_ddpm.py --steps 60000
+    GENCOURSE_DATA=<folder with MNIST/raw> python scripts/train_ch08_ddpm.py --steps 40000 --overwrite
 
 Trains ``eps_theta`` with the simple noise-prediction loss on images scaled to [-1, 1], keeps an
 exponential moving average of the denoiser's weights (the model that samples), and checkpoints
 itself every 1,000 steps to ``--run-checkpoint``. Starting the script again with the same
 settings resumes from there, so the budget can be spent over several sittings. The learning
 rate is constant after its warm-up (the moving average does the annealing), so a run can also
-be extended by starting it again with a larger ``--steps``.
+be extended by starting it again with a larger ``--steps``; the run checkpoint is kept for that.
+
+When the steps are done, the moving average is scored (``gencourse.diffusion.evaluation``) and
+shipped as ``gencourse/checkpoints/ch08_ddpm.pt`` with its sidecar: classifier Inception Score
+and FID of 10,000 DDIM samples (50 steps) and of 500 (a subset, drawn again, that a test
+recomputes), the bound in bits per dimension on dequantised test images, and DDIM against
+1,000-step ancestral sampling on 1,000 images, timed side by side (``--compare-n``; that part
+alone takes about 1,000 network passes per image). ``--train-only`` stops after training.
 """
 
 from __future__ import annotations
 
 import argparse
 import copy
+import time
 
 import torch
 
 from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.diffusion import DDPM, UNet
-from gencourse.pretrained import RunClock, add_run_arguments
+from gencourse.diffusion.evaluation import DDIM_STEPS, compare_samplers, evaluate_bits_per_dim, sample_images
+from gencourse.metrics import floors, load_classifier, score_sampler
+from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 
 NAME = "ch08_ddpm"
+EVAL_SEED = 0
+SUBSET_N = 500  # DDIM samples the test recomputes (50 passes each)
+BPD_SUBSET_N = 16  # test images whose bound the test recomputes (1,000 passes each)
 
 
 def build(args: argparse.Namespace) -> DDPM:
@@ -43,8 +56,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=1_000, help="linear learning-rate warm-up steps")
     parser.add_argument("--ema", type=float, default=0.9995, help="decay of the moving average of the weights")
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
+    parser.add_argument("--bpd-n", type=int, default=256, help="test images whose bound in bits/dim is measured")
+    parser.add_argument("--compare-n", type=int, default=1000, help="images per sampler in the DDIM/ancestral timing")
+    parser.add_argument("--train-only", action="store_true", help="stop after training (no scoring, no shipping)")
     add_run_arguments(parser, NAME)
     args = parser.parse_args()
+    if not args.train_only and not args.overwrite and read_existing(args):
+        parser.error(f"a checkpoint {NAME!r} is already shipped: pass --overwrite to replace it, or --train-only")
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -70,11 +88,78 @@ def main() -> None:
 
     run_config = {**model.config, "batch_size": args.batch_size, "lr": args.lr,
                   "warmup": args.warmup, "ema": args.ema, "seed": args.seed}
+    resumed = args.run_checkpoint.exists()
     clock = RunClock()
     parts = {"model": model, "ema": ema, "optimizer": optimizer, "schedule": schedule, "clock": clock}
     history = train(step, batches, args.steps, parts=parts, checkpoint=args.run_checkpoint, checkpoint_every=1_000,
                     config=run_config, log_every=100, progress=False)
-    print(f"trained {args.steps} steps in {clock.seconds():.0f} s; last loss {history['loss'][-1]:.4f}", flush=True)
+    train_seconds = clock.seconds()
+    print(f"trained {args.steps} steps in {train_seconds:.0f} s; last loss {history['loss'][-1]:.4f}", flush=True)
+    if args.train_only:
+        return
+
+    ema.eval()
+    x_test, _ = load_mnist("test")
+    metrics = evaluate(ema, x_test, args)
+    metrics["curve"] = {"step": history["step"][9::10], "loss": [round(sum(history["loss"][i:i + 10]) / 10, 5)
+                                                               for i in range(0, len(history["loss"]) - 9, 10)]}
+    budget = {
+        "steps": args.steps,
+        "epochs": round(args.steps / batches.batches_per_epoch(), 2),
+        "batch_size": args.batch_size,
+        "optimizer": f"Adam(lr={args.lr}), linear warm-up over {args.warmup} steps then constant, "
+                     f"gradient norm clipped at {args.max_grad_norm}; moving average of the weights, "
+                     f"decay {args.ema} (the shipped weights)",
+        "wall_clock_seconds": round(train_seconds, 1),
+        "resumed": resumed,
+        "machine": machine_description(args.threads, " shared with other jobs"),
+        "profile": "cpu",
+        "data": "MNIST train (60,000), k/255 scaled to [-1, 1]",
+    }
+    path = save_pretrained(NAME, ema.denoiser, config=ema.config, budget=budget, metrics=metrics,
+                           directory=args.directory, overwrite=args.overwrite)
+    print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
+
+
+def read_existing(args: argparse.Namespace) -> bool:
+    from gencourse.pretrained import CHECKPOINT_DIR
+
+    return ((args.directory or CHECKPOINT_DIR) / f"{NAME}.json").exists()
+
+
+def evaluate(ddpm: DDPM, x_test: torch.Tensor, args: argparse.Namespace) -> dict[str, object]:
+    """The sidecar's figures, each printed as it is measured."""
+    classifier = load_classifier()
+    start = time.time()
+    quality = score_sampler(lambda n: sample_images(ddpm, n), x_test, n=10_000, seed=EVAL_SEED, model=classifier)
+    subset = score_sampler(lambda n: sample_images(ddpm, n), x_test, n=SUBSET_N, seed=EVAL_SEED, model=classifier)
+    print(f"DDIM-{DDIM_STEPS}: IS {quality['inception_score']:.3f}, FID {quality['fid']:.3f} (10,000 samples); "
+          f"subset of {SUBSET_N}: {subset} ({time.time() - start:.0f} s)", flush=True)
+    start = time.time()
+    bpd = evaluate_bits_per_dim(ddpm, x_test[:args.bpd_n], seed=EVAL_SEED)
+    bpd_subset = evaluate_bits_per_dim(ddpm, x_test[:BPD_SUBSET_N], seed=EVAL_SEED)
+    print(f"bound {bpd.mean():.4f} bits/dim on the first {args.bpd_n} test images "
+          f"(standard error {bpd.std() / args.bpd_n**0.5:.4f}; {time.time() - start:.0f} s)", flush=True)
+    comparison = compare_samplers(ddpm, x_test, n=args.compare_n, seed=EVAL_SEED, model=classifier)
+    print(f"samplers on {args.compare_n} images: {comparison}", flush=True)
+    return {
+        "eval_seed": EVAL_SEED,
+        "sampler": f"DDIM, {DDIM_STEPS} steps, eta = 0, predicted x0 clipped to [-1, 1]",
+        "reference": "MNIST test set (10,000)",
+        "fid_10000": quality["fid"],
+        "inception_score_10000": quality["inception_score"],
+        f"fid_{SUBSET_N}": subset["fid"],
+        f"inception_score_{SUBSET_N}": subset["inception_score"],
+        **floors(),
+        "test_bpd": float(bpd.mean()),
+        "test_bpd_n": args.bpd_n,
+        "test_bpd_standard_error": float(bpd.std() / args.bpd_n**0.5),
+        "test_bpd_note": "the negative ELBO (an upper bound), Gaussian decoder, on the first test images, "
+                         "each dequantised once with the seed and noised once per step",
+        "test_subset": {"n": BPD_SUBSET_N, "seed": EVAL_SEED, "bpd": float(bpd_subset.mean())},
+        "sampler_comparison": {**comparison, "threads": args.threads,
+                               "machine": machine_description(args.threads, " shared with other jobs")},
+    }
 
 
 if __name__ == "__main__":

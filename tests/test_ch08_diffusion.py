@@ -526,3 +526,79 @@ def test_bad_input_is_refused_with_a_message_that_says_what_to_do():
         UNet(image_shape=(1, 30, 30))
     with pytest.raises(ValueError, match="divisible by groups"):
         UNet(channels=(12, 24))
+
+
+# --- how the shipped DDPM is scored (gencourse.diffusion.evaluation) ----------------------------------------------
+
+def tiny_mnist_ddpm(T: int = 25) -> DDPM:
+    torch.manual_seed(0)
+    return DDPM(UNet(image_shape=(1, 28, 28), channels=(4, 8), time_dim=8, groups=2, attention=False), T=T).eval()
+
+
+def test_sampled_images_are_in_range_and_ddim_ones_are_a_function_of_the_seed():
+    from gencourse.diffusion.evaluation import sample_images
+
+    model = tiny_mnist_ddpm()
+    for steps in (3, None):
+        x = sample_images(model, 5, steps)
+        assert x.shape == (5, 1, 28, 28) and 0 <= float(x.min()) and float(x.max()) <= 1
+    torch.manual_seed(1)
+    deterministic = sample_images(model, 3, steps=4)
+    torch.manual_seed(1)
+    assert torch.equal(deterministic, sample_images(model, 3, steps=4))  # eta = 0: a function of x_T
+
+
+def test_evaluated_bits_per_dim_are_the_bound_of_the_seeded_dequantisation():
+    from gencourse.data import dequantize
+    from gencourse.diffusion.evaluation import evaluate_bits_per_dim
+
+    torch.manual_seed(0)
+    model = DDPM(UNet(image_shape=(1, 4, 4), channels=(8,), time_dim=8, groups=4), T=30).double()
+    images = torch.randint(0, 256, (6, 1, 4, 4), generator=gen(0)).double() / 255
+    got = evaluate_bits_per_dim(model, images, seed=3, batch_size=4)
+    generator = gen(3)  # the same stream: the first batch's dequantisation, then its noise, then the next batch
+    expected = torch.cat([bits_per_dim(model, 2 * dequantize(b, generator=generator) - 1, "gaussian", generator)
+                          for b in images.split(4)])
+    torch.testing.assert_close(got, expected, rtol=0, atol=0)
+    assert torch.equal(got, evaluate_bits_per_dim(model, images, seed=3, batch_size=4))
+    assert not torch.equal(got, evaluate_bits_per_dim(model, images, seed=4, batch_size=4))
+
+
+def test_sampler_comparison_times_and_scores_both_samplers_on_the_same_seed():
+    from gencourse.diffusion.evaluation import compare_samplers
+    from gencourse.metrics import sample_quality
+
+    model = tiny_mnist_ddpm(T=21)
+    reference = torch.rand(40, 1, 28, 28, generator=gen(0))
+    figures = compare_samplers(model, reference, n=24, steps=2, seed=5, batch_size=16)
+    assert figures["n"] == 24 and figures["ddim_steps"] == 2 and figures["ancestral_steps"] == 21
+    assert figures["time_ratio"] == figures["ddim_seconds"] / figures["ancestral_seconds"] > 0
+    assert figures["fid_ratio"] == pytest.approx(figures["ddim_fid"] / figures["ancestral_fid"])
+    with torch.random.fork_rng():
+        torch.manual_seed(5)
+        x = torch.cat([(ddim_sample(model, k, steps=2, clip=True) + 1) / 2 for k in (16, 8)])
+    assert figures["ddim_fid"] == pytest.approx(sample_quality(x, reference)["fid"], rel=1e-6)
+
+
+@pytest.mark.slow
+def test_the_shipped_ddpm_loads_from_its_sidecar_and_reproduces_its_bound_on_a_subset():
+    """The bound on the first test images, same dequantisation and noise: the sidecar's figure to rounding."""
+    from gencourse.data import load_mnist
+    from gencourse.diffusion import load_pretrained_ddpm
+    from gencourse.diffusion.evaluation import evaluate_bits_per_dim
+    from gencourse.pretrained import read_sidecar
+
+    metrics = read_sidecar("ch08_ddpm")["metrics"]
+    model = load_pretrained_ddpm()
+    assert not model.training and model.config == read_sidecar("ch08_ddpm")["config"]
+    subset = metrics["test_subset"]
+    x_test, _ = load_mnist("test", download=False, limit=subset["n"])
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        bpd = evaluate_bits_per_dim(model, x_test, seed=subset["seed"])
+    finally:
+        torch.set_num_threads(threads)
+    assert float(bpd.mean()) == pytest.approx(subset["bpd"], abs=1e-3)
+    # the subset's figure is within its spread of the sidecar's larger sample (the first test_bpd_n images)
+    assert abs(subset["bpd"] - metrics["test_bpd"]) < 4 * float(bpd.std()) / subset["n"] ** 0.5 + 0.01

@@ -1,7 +1,7 @@
 """Chapter 8, diffusion models: noise schedules, the DDPM process around a denoiser, its ELBO, DDIM sampling."""
 
 from gencourse.diffusion.ddim import ddim_sample, ddim_step, ddim_timesteps
-from gencourse.diffusion.ddpm import DDPM, VARIANCES
+from gencourse.diffusion.ddpm import DDPM, VARIANCES, load_pretrained_ddpm
 from gencourse.diffusion.elbo import (
     DECODERS,
     bits_per_dim,
@@ -31,6 +31,7 @@ __all__ = [
     "elbo_terms",
     "continuous_gaussian_log_likelihood",
     "linear_schedule",
+    "load_pretrained_ddpm",
     "make_schedule",
     "nll_bound",
     "timestep_embedding",

@@ -318,3 +318,12 @@ class DDPM(nn.Module):
 
     def extra_repr(self) -> str:
         return f"data_shape={self.data_shape}, T={self.T}, schedule={self.schedule!r}, variance={self.variance!r}"
+
+
+def load_pretrained_ddpm(name: str = "ch08_ddpm", device: str | torch.device = "cpu") -> DDPM:
+    """A shipped DDPM checkpoint (the moving average of the denoiser's weights) in eval mode on ``device``."""
+    from gencourse.pretrained import load_pretrained, read_sidecar
+
+    model = DDPM(**read_sidecar(name)["config"])
+    load_pretrained(name, model.denoiser)
+    return model.to(device).eval()
