@@ -20,8 +20,9 @@ import os
 import platform
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import torch
 from torch import nn
@@ -84,8 +85,36 @@ def save_pretrained(
         "torch_version": torch.__version__,
         "sha256": sha256(weights),
     }
-    sidecar.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    write_sidecar(sidecar, record)
     return weights
+
+
+def write_sidecar(path: str | os.PathLike[str], record: dict[str, Any]) -> None:
+    """Write a sidecar in the one format every sidecar has: JSON, indent 2, sorted keys, a trailing newline."""
+    Path(path).write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+def add_metrics(
+    name: str,
+    metrics: dict[str, Any],
+    directory: str | os.PathLike[str] | None = None,
+    replace: tuple[str, ...] = (),
+) -> dict[str, Any]:
+    """Record further figures of an existing checkpoint in its sidecar's ``"metrics"``; return the new sidecar.
+
+    Nothing else changes: not the weights, their sha256, nor any key outside ``"metrics"``. A
+    figure the sidecar already holds keeps its value: giving a different one raises an error
+    unless its key is in ``replace`` (a figure re-measured by design, such as a timing).
+    """
+    directory = Path(directory or CHECKPOINT_DIR)
+    record = read_sidecar(name, directory)
+    for key, value in metrics.items():
+        if key in record["metrics"] and record["metrics"][key] != value and key not in replace:
+            raise ValueError(f"{name}'s sidecar already records {key} = {record['metrics'][key]!r}; "
+                             f"refusing to change it to {value!r}")
+    record["metrics"] = {**record["metrics"], **metrics}
+    write_sidecar(directory / f"{name}.json", record)
+    return record
 
 
 def load_pretrained(
@@ -112,6 +141,25 @@ def load_pretrained(
     state = torch.load(weights, map_location=map_location, weights_only=True)
     model.load_state_dict(state)
     return record
+
+
+M = TypeVar("M", bound=nn.Module)
+
+
+def build_pretrained(
+    name: str,
+    build: Callable[..., M],
+    part: Callable[[M], nn.Module] | None = None,
+    device: str | torch.device = "cpu",
+    directory: str | os.PathLike[str] | None = None,
+) -> M:
+    """``build(**config)`` from the sidecar of ``name`` with the shipped weights in it, in eval mode on ``device``.
+
+    ``part(model)`` names the submodule the checkpoint holds when it is not the whole model.
+    """
+    model = build(**read_sidecar(name, directory)["config"])
+    load_pretrained(name, part(model) if part is not None else model, directory)
+    return model.to(device).eval()
 
 
 # --- What every training script of a shipped checkpoint shares (scripts/train_*.py) ---------

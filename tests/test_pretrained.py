@@ -43,6 +43,24 @@ def test_corrupted_file_is_refused(tmp_path):
         load_pretrained("m", mlp([2, 2]), directory=tmp_path)
 
 
+def test_add_metrics_changes_only_the_metrics_and_never_a_recorded_figure(tmp_path):
+    model = mlp([3, 2])
+    save_pretrained("m", model, {"sizes": [3, 2]}, {"steps": 1}, {"loss": 0.5}, directory=tmp_path)
+    before = read_sidecar("m", tmp_path)
+    pretrained.add_metrics("m", {"fid": 1.25, "loss": 0.5, "time": {"seconds": 2.0}}, directory=tmp_path)
+    after = read_sidecar("m", tmp_path)
+    assert after["metrics"] == {"loss": 0.5, "fid": 1.25, "time": {"seconds": 2.0}}
+    assert {k: v for k, v in after.items() if k != "metrics"} == {k: v for k, v in before.items() if k != "metrics"}
+    text = (tmp_path / "m.json").read_text()
+    assert text == json.dumps(after, indent=2, sort_keys=True) + "\n"  # save_pretrained's format
+    with pytest.raises(ValueError, match="already records loss"):
+        pretrained.add_metrics("m", {"loss": 0.4}, directory=tmp_path)
+    pretrained.add_metrics("m", {"time": {"seconds": 3.0}}, directory=tmp_path, replace=("time",))
+    assert read_sidecar("m", tmp_path)["metrics"]["time"] == {"seconds": 3.0}
+    copy = pretrained.build_pretrained("m", lambda sizes: mlp(sizes), directory=tmp_path)
+    assert not copy.training and torch.equal(copy[0].weight, model[0].weight)
+
+
 def test_missing_checkpoint_lists_what_exists(tmp_path):
     with pytest.raises(FileNotFoundError, match="no pretrained checkpoint named 'nope'"):
         read_sidecar("nope", tmp_path)
