@@ -14,6 +14,7 @@ from gencourse.metrics.sample_quality import (
     inception_score,
     inception_score_terms,
     real_data_floors,
+    reference_statistics,
     sample_quality,
     score_sampler,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "load_classifier",
     "mmd_test",
     "real_data_floors",
+    "reference_statistics",
     "sample_quality",
     "score_sampler",
 ]

@@ -108,13 +108,25 @@ def classifier_inception_score(x: torch.Tensor, model: MNISTClassifier | None = 
     return inception_score(classify(model, x)[1])
 
 
-def sample_quality(x: torch.Tensor, reference: torch.Tensor, model: MNISTClassifier | None = None) -> dict[str, float]:
-    """``{"inception_score", "fid"}`` of samples ``x`` in [0, 1]; FID against ``reference`` (the MNIST test set)."""
+def reference_statistics(reference: torch.Tensor, model: MNISTClassifier | None = None
+                         ) -> tuple[torch.Tensor, torch.Tensor]:
+    """The mean and covariance of the classifier's features of ``reference`` images: compute once, score many sets."""
+    model = model if model is not None else load_classifier()
+    return gaussian_statistics(classify(model, reference)[0])
+
+
+def sample_quality(x: torch.Tensor, reference: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+                   model: MNISTClassifier | None = None) -> dict[str, float]:
+    """``{"inception_score", "fid"}`` of samples ``x`` in [0, 1]; FID against ``reference`` (the MNIST test set).
+
+    ``reference`` is the images or their :func:`reference_statistics` (the same figures, without
+    classifying the reference images again).
+    """
     model = model if model is not None else load_classifier()
     f_x, probs = classify(model, x)
-    f_ref, _ = classify(model, reference)
+    mu_ref, sigma_ref = reference if isinstance(reference, tuple) else reference_statistics(reference, model)
     return {"inception_score": inception_score(probs),
-            "fid": frechet_distance(*gaussian_statistics(f_x), *gaussian_statistics(f_ref))}
+            "fid": frechet_distance(*gaussian_statistics(f_x), mu_ref, sigma_ref)}
 
 
 def real_data_floors(model: MNISTClassifier, x_train: torch.Tensor, x_test: torch.Tensor) -> dict[str, float]:
@@ -133,8 +145,9 @@ def floors() -> dict[str, float]:
     return {key: metrics[key] for key in ("fid_floor_train10k_vs_test", "inception_score_test")}
 
 
-def score_sampler(sample: Callable[[int], torch.Tensor], reference: torch.Tensor, n: int = 10_000, seed: int = 0,
-                  model: MNISTClassifier | None = None, batch_size: int = 1000) -> dict[str, float]:
+def score_sampler(sample: Callable[[int], torch.Tensor], reference: torch.Tensor | tuple[torch.Tensor, torch.Tensor],
+                  n: int = 10_000, seed: int = 0, model: MNISTClassifier | None = None,
+                  batch_size: int = 1000) -> dict[str, float]:
     """:func:`sample_quality` of ``n`` images drawn by ``sample(k)`` (images in [0, 1]) with the torch seed ``seed``.
 
     The global generator is seeded inside :func:`torch.random.fork_rng`, so the caller's random
