@@ -6,9 +6,10 @@ Prints the MMD two-sample test of the codes of 2,000 test images against 2,000 p
 (``gencourse.aae.aggregated_posterior_test``: unbiased MMD^2, Gaussian kernel with the
 median-heuristic bandwidth, permutation p-value) as the sidecar of ``ch06_aae`` records it, then
 one table of the classifier Inception Score and FID of 10,000 samples (``gencourse.metrics``): the
-AAE's (from its sidecar), the shipped VAE's of chapter 3 (``ch03_vae``, computed here with the same
-seed: its sidecar holds likelihoods, not sample scores) and the two real-data floors. Both models
-are scored on their decoder's mean image, ``sigmoid(logits)`` of ``z ~ p(z)``.
+AAE's and the shipped VAE's of chapter 3 (``ch03_vae``), both from their sidecars, and the two
+real-data floors. Both models are scored on their decoder's mean image, ``sigmoid(logits)`` of
+``z ~ p(z)``, by the samplers of ``gencourse.metrics.comparison`` (``--samples`` other than
+10,000 scores that many samples of each, with the same seed).
 
 With ``--recompute`` the AAE's MMD test and its 10,000-sample scores are computed again from the
 checkpoint (same seeds, so the same subset, prior samples, permutations and images) and printed
@@ -23,9 +24,9 @@ import torch
 
 from gencourse.aae import aggregated_posterior_test, load_pretrained_aae
 from gencourse.data import load_mnist
-from gencourse.metrics import floors, format_table, load_classifier, score_sampler
-from gencourse.pretrained import load_pretrained, read_sidecar
-from gencourse.vae import VAE
+from gencourse.metrics import checkpoint_table, format_table, load_classifier
+from gencourse.metrics.comparison import score_checkpoint
+from gencourse.pretrained import read_sidecar
 
 
 def main() -> None:
@@ -56,32 +57,17 @@ def main() -> None:
         print(f"  recomputed: MMD^2 = {again.statistic:.3e}, p = {again.p_value:.3f}, bandwidth {again.bandwidth:.3f}")
 
     classifier = load_classifier()
-    seed = metrics["eval_seed"]
-    if args.samples == 10_000:
-        aae_quality = {"inception_score": metrics["inception_score_10000"], "fid": metrics["fid_10000"]}
-    else:
-        aae_quality = score_sampler(aae.sample, x_test, n=args.samples, seed=seed, model=classifier)
-    vae = VAE(**read_sidecar("ch03_vae")["config"])
-    load_pretrained("ch03_vae", vae)
-    vae.eval()
-    with torch.no_grad():
-        vae_quality = score_sampler(vae.sample, x_test, n=args.samples, seed=seed, model=classifier)
-    floor = floors()
-    test_is = floor["inception_score_test"]
-    rows = [
-        {"model": f"ch06_aae ({record['config']['latent_dim']}-d {record['config']['prior']} prior)",
-         **aae_quality},
-        {"model": f"ch03_vae ({read_sidecar('ch03_vae')['config']['latent_dim']}-d Gaussian prior)", **vae_quality},
-        {"model": "floor: 10,000 training images (FID against the test set)",
-         "inception_score": read_sidecar("mnist_classifier")["metrics"]["inception_score_train10k"],
-         "fid": floor["fid_floor_train10k_vs_test"]},
-        {"model": "floor: the 10,000 test images (IS; FID 0 by definition)", "inception_score": test_is, "fid": 0.0},
-    ]
-    print(f"\nclassifier IS and FID of {args.samples:,} samples (seed {seed}; FID against the MNIST test set)")
+    names = ["ch06_aae", "ch03_vae"]
+    if args.samples == 10_000:  # both sidecars record these (the VAE's by scripts/compare_models.py --record)
+        rows = checkpoint_table(names)
+    else:  # the same samplers and seed as the sidecars' figures (gencourse.metrics.comparison)
+        rows = [{"model": name, **score_checkpoint(name, x_test, args.samples, classifier=classifier)}
+                for name in names] + checkpoint_table([])  # the two floors
+    print(f"\nclassifier IS and FID of {args.samples:,} samples (seed {metrics['eval_seed']}; "
+          "FID against the MNIST test set); both models are scored on their decoder's mean image")
     print(format_table(rows))
     if args.recompute:
-        with torch.no_grad():
-            again_quality = score_sampler(aae.sample, x_test, n=10_000, seed=seed, model=classifier)
+        again_quality = score_checkpoint("ch06_aae", x_test, 10_000, model=aae, classifier=classifier)
         print(f"ch06_aae recomputed: IS {again_quality['inception_score']:.4f} "
               f"(sidecar {metrics['inception_score_10000']:.4f}), FID {again_quality['fid']:.4f} "
               f"(sidecar {metrics['fid_10000']:.4f})")

@@ -25,11 +25,11 @@ from gencourse.gan import MNIST_GENERATORS, load_pretrained_gan
 from gencourse.metrics import (
     checkpoint_table,
     classify,
+    comparison,
     draw_samples,
     format_table,
     inception_score_terms,
     load_classifier,
-    score_sampler,
 )
 from gencourse.pretrained import read_sidecar
 
@@ -50,8 +50,7 @@ def main() -> None:
         print(f"\n{'images (10,000)':<26} {'H(p(y))':>8} {'E H(p(y|x))':>12} {'IS':>6} {'p(y|x) max < 0.9':>17}")
         sets = {"MNIST test set": x_test}
         for name in MNIST_GENERATORS:
-            gan = load_pretrained_gan(name)
-            sets[name] = draw_samples(lambda n, gan=gan: (gan.sample(n) + 1) / 2, n=10_000,  # the sidecar's samples
+            sets[name] = draw_samples(comparison.sampler(name, load_pretrained_gan(name)), n=10_000,  # the sidecar's
                                       seed=read_sidecar(name)["metrics"]["eval_seed"])
         for name, x in sets.items():
             t = inception_score_terms(classify(classifier, x)[1])
@@ -63,10 +62,7 @@ def main() -> None:
             name = str(row["model"])
             if name not in MNIST_GENERATORS:
                 continue
-            gan = load_pretrained_gan(name)
-            metrics = read_sidecar(name)["metrics"]
-            again = score_sampler(lambda n, gan=gan: (gan.sample(n) + 1) / 2, x_test, n=10_000,
-                                  seed=metrics["eval_seed"], model=classifier)
+            again = comparison.score_checkpoint(name, x_test, 10_000, classifier=classifier)
             print(f"{name}: recomputed IS {again['inception_score']:.4f} (sidecar {row['inception_score']:.4f}), "
                   f"FID {again['fid']:.4f} (sidecar {row['fid']:.4f})")
 

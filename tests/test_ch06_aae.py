@@ -395,12 +395,12 @@ def test_the_shipped_aae_codes_match_its_non_gaussian_prior():
 
 @shipped
 @pytest.mark.slow
-def test_the_shipped_aae_reproduces_its_sidecar():
+def test_the_shipped_aae_reproduces_its_sidecar_mmd_test():
     """Same seed, same subset, same prior samples, same permutations: the MMD statistic to 1e-4 relative and the
-    p-value to 0.01 (only float round-off across thread counts may differ); the 2,000-sample IS and FID to 1e-4."""
+    p-value to 0.01 (only float round-off across thread counts may differ). Its 2,000-sample IS and FID are
+    re-measured with every other generative checkpoint's, in tests/test_ch09_comparison.py."""
     from gencourse.aae import load_pretrained_aae
     from gencourse.data import load_mnist
-    from gencourse.metrics import score_sampler
 
     record = read_sidecar("ch06_aae")
     metrics = record["metrics"]
@@ -411,11 +411,8 @@ def test_the_shipped_aae_reproduces_its_sidecar():
     try:
         again = aggregated_posterior_test(model, x_test, n=metrics["mmd"]["n"], seed=metrics["mmd"]["seed"],
                                           permutations=metrics["mmd"]["permutations"])
-        quality = score_sampler(model.sample, x_test, n=2000, seed=metrics["eval_seed"])
     finally:
         torch.set_num_threads(threads)
     assert again.statistic == pytest.approx(metrics["mmd"]["statistic"], rel=1e-4)
     assert again.bandwidth == pytest.approx(metrics["mmd"]["bandwidth"], rel=1e-4)
     assert again.p_value == pytest.approx(metrics["mmd"]["p_value"], abs=0.01) and again.p_value > 0.05
-    assert quality["inception_score"] == pytest.approx(metrics["inception_score_2000"], rel=1e-4)
-    assert quality["fid"] == pytest.approx(metrics["fid_2000"], rel=1e-4)
