@@ -19,14 +19,14 @@ from gencourse.metrics import MNISTClassifier, draw_samples, sample_quality
 DDIM_STEPS = 50
 
 
-def sample_images(ddpm: DDPM, n: int, steps: int | None = DDIM_STEPS) -> torch.Tensor:
+def sample_images(ddpm: DDPM, n: int, steps: int | None = DDIM_STEPS, eta: float = 0.0) -> torch.Tensor:
     """``n`` images in [0, 1] from a DDPM trained on images scaled to [-1, 1]: ``(n, *data_shape)``.
 
-    ``steps`` DDIM jumps (eta = 0), or with ``steps=None`` all ``T`` ancestral steps. Both clip
-    the predicted ``x0`` to [-1, 1] at every step, as Ho et al.'s sampler does, so the images
-    end in range.
+    ``steps`` DDIM jumps (with noise ``eta``; 0 is deterministic), or with ``steps=None`` all
+    ``T`` ancestral steps. Both clip the predicted ``x0`` to [-1, 1] at every step, as Ho et
+    al.'s sampler does, so the images end in range.
     """
-    x = ddpm.sample(n, clip=True) if steps is None else ddim_sample(ddpm, n, steps=steps, clip=True)
+    x = ddpm.sample(n, clip=True) if steps is None else ddim_sample(ddpm, n, steps=steps, eta=eta, clip=True)
     return (x + 1) / 2
 
 
