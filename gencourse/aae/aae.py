@@ -183,8 +183,6 @@ def aggregated_posterior_test(model: AAE, x: torch.Tensor, n: int = 2000, seed: 
 
 def load_pretrained_aae(name: str = "ch06_aae", device: str | torch.device = "cpu") -> AAE:
     """A shipped AAE checkpoint in eval mode on ``device``: its encoder and decoder (no discriminator is shipped)."""
-    from gencourse.pretrained import load_pretrained, read_sidecar
+    from gencourse.pretrained import build_pretrained
 
-    model = AAE(**read_sidecar(name)["config"])
-    load_pretrained(name, model.autoencoder())
-    return model.to(device).eval()
+    return build_pretrained(name, AAE, part=lambda model: model.autoencoder(), device=device)

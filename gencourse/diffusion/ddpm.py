@@ -322,8 +322,6 @@ class DDPM(nn.Module):
 
 def load_pretrained_ddpm(name: str = "ch08_ddpm", device: str | torch.device = "cpu") -> DDPM:
     """A shipped DDPM checkpoint (the moving average of the denoiser's weights) in eval mode on ``device``."""
-    from gencourse.pretrained import load_pretrained, read_sidecar
+    from gencourse.pretrained import build_pretrained
 
-    model = DDPM(**read_sidecar(name)["config"])
-    load_pretrained(name, model.denoiser)
-    return model.to(device).eval()
+    return build_pretrained(name, DDPM, part=lambda model: model.denoiser, device=device)
