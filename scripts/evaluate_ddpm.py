@@ -49,11 +49,16 @@ def main() -> None:
           f"target 'best FID of the table' {verdict(fid < others[best_name])}")
     print(f"  Inception Score {score:.2f}: target >= 9.0 {verdict(score >= 9.0)}")
     c = metrics["sampler_comparison"]
-    print(f"  {c['n']} images on {c['threads']} thread(s): DDIM-{c['ddim_steps']} {c['ddim_seconds']:.1f} s, "
+    print(f"  {c['n']} images on {c['threads']} thread(s): DDIM-{c['ddim_steps']} "
+          f"(eta = {c.get('ddim_eta', 0):g}) {c['ddim_seconds']:.1f} s, "
           f"ancestral ({c['ancestral_steps']} steps) {c['ancestral_seconds']:.1f} s; ratio {c['time_ratio']:.3f}: "
           f"target <= 0.1 {verdict(c['time_ratio'] <= 0.1)}")
     print(f"  FID of those images: DDIM {c['ddim_fid']:.2f}, ancestral {c['ancestral_fid']:.2f}; ratio "
           f"{c['fid_ratio']:.3f}: target <= 1.2 {verdict(c['fid_ratio'] <= 1.2)}")
+    if "ddim_deterministic_fid" in c:
+        print(f"  (DDIM with eta = {c['ddim_eta']:g} above; the deterministic DDIM, eta = 0, in the same run: "
+              f"FID {c['ddim_deterministic_fid']:.2f}, IS {c['ddim_deterministic_inception_score']:.2f}, "
+              f"{c['ddim_deterministic_seconds']:.1f} s)")
     if not args.sweep:
         return
 

@@ -11,10 +11,11 @@ be extended by starting it again with a larger ``--steps``; the run checkpoint i
 
 When the steps are done, the moving average is scored (``gencourse.diffusion.evaluation``) and
 shipped as ``gencourse/checkpoints/ch08_ddpm.pt`` with its sidecar: classifier Inception Score
-and FID of 10,000 DDIM samples (50 steps) and of 500 (a subset, drawn again, that a test
-recomputes), the bound in bits per dimension on dequantised test images, and DDIM against
-1,000-step ancestral sampling on 1,000 images, timed side by side (``--compare-n``; that part
-alone takes about 1,000 network passes per image). ``--train-only`` stops after training.
+and FID of 10,000 DDIM samples (50 steps, eta = 1) and of 500 (a subset, drawn again, that a
+test recomputes), the bound in bits per dimension on dequantised test images, and DDIM (eta = 1,
+and the deterministic eta = 0) against 1,000-step ancestral sampling on 1,000 images, timed side
+by side (``--compare-n``; ancestral sampling alone takes 1,000 network passes per image).
+``--train-only`` stops after training.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ import torch
 from gencourse import seed_everything
 from gencourse.data import Batches, load_mnist
 from gencourse.diffusion import DDPM, UNet
-from gencourse.diffusion.evaluation import DDIM_STEPS, compare_samplers, evaluate_bits_per_dim, sample_images
+from gencourse.diffusion.evaluation import (
+    DDIM_ETA,
+    DDIM_STEPS,
+    compare_samplers,
+    evaluate_bits_per_dim,
+    sample_images,
+)
 from gencourse.metrics import floors, load_classifier, score_sampler
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
@@ -133,7 +140,8 @@ def evaluate(ddpm: DDPM, x_test: torch.Tensor, args: argparse.Namespace) -> dict
     start = time.time()
     quality = score_sampler(lambda n: sample_images(ddpm, n), x_test, n=10_000, seed=EVAL_SEED, model=classifier)
     subset = score_sampler(lambda n: sample_images(ddpm, n), x_test, n=SUBSET_N, seed=EVAL_SEED, model=classifier)
-    print(f"DDIM-{DDIM_STEPS}: IS {quality['inception_score']:.3f}, FID {quality['fid']:.3f} (10,000 samples); "
+    print(f"DDIM-{DDIM_STEPS} (eta = {DDIM_ETA:g}): IS {quality['inception_score']:.3f}, "
+          f"FID {quality['fid']:.3f} (10,000 samples); "
           f"subset of {SUBSET_N}: {subset} ({time.time() - start:.0f} s)", flush=True)
     start = time.time()
     bpd = evaluate_bits_per_dim(ddpm, x_test[:args.bpd_n], seed=EVAL_SEED)
@@ -144,7 +152,7 @@ def evaluate(ddpm: DDPM, x_test: torch.Tensor, args: argparse.Namespace) -> dict
     print(f"samplers on {args.compare_n} images: {comparison}", flush=True)
     return {
         "eval_seed": EVAL_SEED,
-        "sampler": f"DDIM, {DDIM_STEPS} steps, eta = 0, predicted x0 clipped to [-1, 1]",
+        "sampler": f"DDIM, {DDIM_STEPS} steps, eta = {DDIM_ETA:g}, predicted x0 clipped to [-1, 1]",
         "reference": "MNIST test set (10,000)",
         "fid_10000": quality["fid"],
         "inception_score_10000": quality["inception_score"],

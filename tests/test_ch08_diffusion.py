@@ -564,20 +564,23 @@ def test_evaluated_bits_per_dim_are_the_bound_of_the_seeded_dequantisation():
     assert not torch.equal(got, evaluate_bits_per_dim(model, images, seed=4, batch_size=4))
 
 
-def test_sampler_comparison_times_and_scores_both_samplers_on_the_same_seed():
+def test_sampler_comparison_times_and_scores_the_samplers_on_the_same_seed():
     from gencourse.diffusion.evaluation import compare_samplers
     from gencourse.metrics import sample_quality
 
     model = tiny_mnist_ddpm(T=21)
     reference = torch.rand(40, 1, 28, 28, generator=gen(0))
-    figures = compare_samplers(model, reference, n=24, steps=2, seed=5, batch_size=16)
-    assert figures["n"] == 24 and figures["ddim_steps"] == 2 and figures["ancestral_steps"] == 21
+    figures = compare_samplers(model, reference, n=24, steps=2, eta=1.0, seed=5, batch_size=16)
+    assert figures["n"] == 24 and figures["ddim_steps"] == 2 and figures["ddim_eta"] == 1.0
+    assert figures["ancestral_steps"] == 21
     assert figures["time_ratio"] == figures["ddim_seconds"] / figures["ancestral_seconds"] > 0
     assert figures["fid_ratio"] == pytest.approx(figures["ddim_fid"] / figures["ancestral_fid"])
-    with torch.random.fork_rng():
-        torch.manual_seed(5)
-        x = torch.cat([(ddim_sample(model, k, steps=2, clip=True) + 1) / 2 for k in (16, 8)])
-    assert figures["ddim_fid"] == pytest.approx(sample_quality(x, reference)["fid"], rel=1e-6)
+    for eta, label in ((1.0, "ddim"), (0.0, "ddim_deterministic")):
+        with torch.random.fork_rng():
+            torch.manual_seed(5)
+            x = torch.cat([(ddim_sample(model, k, steps=2, eta=eta, clip=True) + 1) / 2 for k in (16, 8)])
+        assert figures[f"{label}_fid"] == pytest.approx(sample_quality(x, reference)["fid"], rel=1e-6), label
+    assert "ddim_deterministic_fid" not in compare_samplers(model, reference, n=8, steps=2, eta=0.0, batch_size=8)
 
 
 @pytest.mark.slow
