@@ -36,7 +36,7 @@ from gencourse.diffusion.evaluation import (
     evaluate_bits_per_dim,
     sample_images,
 )
-from gencourse.metrics import floors, load_classifier, score_sampler
+from gencourse.metrics import floors, load_classifier, reference_statistics, score_sampler
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
 from gencourse.train import train
 
@@ -137,9 +137,10 @@ def read_existing(args: argparse.Namespace) -> bool:
 def evaluate(ddpm: DDPM, x_test: torch.Tensor, args: argparse.Namespace) -> dict[str, object]:
     """The sidecar's figures, each printed as it is measured."""
     classifier = load_classifier()
+    reference = reference_statistics(x_test, classifier)  # the test set's features, classified once for every score
     start = time.time()
-    quality = score_sampler(lambda n: sample_images(ddpm, n), x_test, n=10_000, seed=EVAL_SEED, model=classifier)
-    subset = score_sampler(lambda n: sample_images(ddpm, n), x_test, n=SUBSET_N, seed=EVAL_SEED, model=classifier)
+    quality = score_sampler(lambda n: sample_images(ddpm, n), reference, n=10_000, seed=EVAL_SEED, model=classifier)
+    subset = score_sampler(lambda n: sample_images(ddpm, n), reference, n=SUBSET_N, seed=EVAL_SEED, model=classifier)
     print(f"DDIM-{DDIM_STEPS} (eta = {DDIM_ETA:g}): IS {quality['inception_score']:.3f}, "
           f"FID {quality['fid']:.3f} (10,000 samples); "
           f"subset of {SUBSET_N}: {subset} ({time.time() - start:.0f} s)", flush=True)
@@ -148,7 +149,7 @@ def evaluate(ddpm: DDPM, x_test: torch.Tensor, args: argparse.Namespace) -> dict
     bpd_subset = evaluate_bits_per_dim(ddpm, x_test[:BPD_SUBSET_N], seed=EVAL_SEED)
     print(f"bound {bpd.mean():.4f} bits/dim on the first {args.bpd_n} test images "
           f"(standard error {bpd.std() / args.bpd_n**0.5:.4f}; {time.time() - start:.0f} s)", flush=True)
-    comparison = compare_samplers(ddpm, x_test, n=args.compare_n, seed=EVAL_SEED, model=classifier)
+    comparison = compare_samplers(ddpm, reference, n=args.compare_n, seed=EVAL_SEED, model=classifier)
     print(f"samplers on {args.compare_n} images: {comparison}", flush=True)
     return {
         "eval_seed": EVAL_SEED,

@@ -15,6 +15,7 @@ from gencourse.diffusion.ddim import ddim_sample
 from gencourse.diffusion.ddpm import DDPM
 from gencourse.diffusion.elbo import bits_per_dim
 from gencourse.metrics import MNISTClassifier, draw_samples, sample_quality
+from gencourse.metrics.comparison import Reference
 
 DDIM_STEPS = 50
 DDIM_ETA = 1.0  # DDIM's noise on the 50-step path: on the shipped model it scores far better than eta = 0
@@ -44,7 +45,7 @@ def evaluate_bits_per_dim(ddpm: DDPM, images: torch.Tensor, seed: int = 0, batch
                       for batch in images.split(batch_size)])
 
 
-def compare_samplers(ddpm: DDPM, reference: torch.Tensor, n: int = 1000, steps: int = DDIM_STEPS,
+def compare_samplers(ddpm: DDPM, reference: Reference, n: int = 1000, steps: int = DDIM_STEPS,
                      eta: float = DDIM_ETA, seed: int = 0, model: MNISTClassifier | None = None,
                      batch_size: int = 500) -> dict[str, float]:
     """DDIM in ``steps`` jumps against ``T``-step ancestral sampling, side by side: seconds and scores of ``n`` images.
