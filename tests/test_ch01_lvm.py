@@ -10,7 +10,8 @@ import torch
 from torch.distributions import MultivariateNormal
 
 from gencourse.data import sample_toy
-from gencourse.lvm import PPCA, Autoencoder, GaussianMixture
+from gencourse.lvm import PPCA, Autoencoder, GaussianMixture, bernoulli_nll
+from gencourse.lvm.autoencoder import softplus
 
 DTYPE = torch.float64
 
@@ -220,6 +221,26 @@ def test_autoencoder_loss_is_bernoulli_nll_summed_over_pixels() -> None:
     logits = model.decode(model.encode(x))
     expected = -torch.distributions.Bernoulli(logits=logits).log_prob(x.flatten(1)).sum(1).mean()
     torch.testing.assert_close(model.loss(x)["loss"], expected)
+
+
+def test_bernoulli_nll_is_softplus_minus_x_logit_from_extreme_to_zero_logits() -> None:
+    """softplus(l) - x l equals -log Bern(x; sigmoid(l)) in float64, with gradient sigmoid(l) - x, even at l = 0."""
+    logits = torch.tensor([[-800.0, -30.0, -1.0, 0.0, 1e-9, 2.0, 40.0, 800.0]], dtype=DTYPE, requires_grad=True)
+    x = torch.tensor([[0.0, 1.0, 0.3, 1.0, 0.0, 1.0, 0.0, 1.0]], dtype=DTYPE)
+    nll = bernoulli_nll(logits, x)
+    # softplus(l) = log(1 + e^l), with log1p on whichever side keeps the exponential finite
+    softplus_exact = torch.where(logits > 0, logits + torch.log1p(torch.exp(-logits)), torch.log1p(torch.exp(logits)))
+    exact = softplus_exact - x * logits
+    torch.testing.assert_close(nll, exact.sum(1), rtol=1e-14, atol=0)
+    (grad,) = torch.autograd.grad(nll.sum(), logits)
+    torch.testing.assert_close(grad, torch.sigmoid(logits) - x, rtol=0, atol=1e-15)
+    assert grad[0, 3] == 0.5 - 1.0  # at l = 0 the derivative of softplus is 1/2, not a kink's 0 or 1
+
+
+def test_softplus_gradients_to_second_order() -> None:
+    logits = torch.linspace(-6, 6, 25, dtype=DTYPE).requires_grad_()  # includes 0
+    assert torch.autograd.gradcheck(softplus, (logits,))
+    assert torch.autograd.gradgradcheck(softplus, (logits,))
 
 
 def test_autoencoder_shapes_and_no_sampler() -> None:
