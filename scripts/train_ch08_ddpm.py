@@ -1,13 +1,15 @@
 """Train chapter 8's pretrained DDPM on MNIST (a small U-Net, T = 1000), resumably, then score and ship it.
 
-    GENCOURSE_DATA=<folder with MNIST/raw> python scripts/train_ch08_ddpm.py --steps 40000 --overwrite
+    GENCOURSE_DATA=<MNIST folder> python scripts/train_ch08_ddpm.py --steps 56000 --decay-from 30000 --overwrite
 
 Trains ``eps_theta`` with the simple noise-prediction loss on images scaled to [-1, 1], keeps an
 exponential moving average of the denoiser's weights (the model that samples), and checkpoints
 itself every 1,000 steps to ``--run-checkpoint``. Starting the script again with the same
 settings resumes from there, so the budget can be spent over several sittings. The learning
-rate is constant after its warm-up (the moving average does the annealing), so a run can also
-be extended by starting it again with a larger ``--steps``; the run checkpoint is kept for that.
+rate is constant after its warm-up (the moving average does the annealing) and, with
+``--decay-from K``, falls linearly from step K to zero at the last step. Without a decay a run
+can be extended by starting it again with a larger ``--steps``; the run checkpoint is kept for
+that, and a run trained at a constant rate to step K can go on with ``--decay-from K``.
 
 When the steps are done, the moving average is scored (``gencourse.diffusion.evaluation``) and
 shipped as ``gencourse/checkpoints/ch08_ddpm.pt`` with its sidecar: classifier Inception Score
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import copy
 import time
+from pathlib import Path
 
 import torch
 
@@ -61,6 +64,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=3e-4)
     parser.add_argument("--warmup", type=int, default=1_000, help="linear learning-rate warm-up steps")
+    parser.add_argument("--decay-from", type=int, default=None,
+                        help="step from which the learning rate falls linearly to zero at --steps")
     parser.add_argument("--ema", type=float, default=0.9995, help="decay of the moving average of the weights")
     parser.add_argument("--max-grad-norm", type=float, default=1.0)
     parser.add_argument("--bpd-n", type=int, default=256, help="test images whose bound in bits/dim is measured")
@@ -70,6 +75,9 @@ def main() -> None:
     args = parser.parse_args()
     if not args.train_only and not args.overwrite and read_existing(args):
         parser.error(f"a checkpoint {NAME!r} is already shipped: pass --overwrite to replace it, or --train-only")
+    if args.decay_from is not None and not args.warmup <= args.decay_from < args.steps:
+        parser.error(f"--decay-from {args.decay_from} must lie between the warm-up ({args.warmup} steps) "
+                     f"and --steps ({args.steps})")
 
     torch.set_num_threads(args.threads)
     seed_everything(args.seed)
@@ -78,8 +86,7 @@ def main() -> None:
     ema = copy.deepcopy(model).requires_grad_(False)
     batches = Batches(x_train, batch_size=args.batch_size, seed=args.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    # warm-up, then constant: the moving average does the annealing
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: min(1.0, (k + 1) / args.warmup))
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: learning_rate_factor(k, args))
 
     def step(x: torch.Tensor) -> dict[str, torch.Tensor]:
         out = model.loss(2 * x - 1)  # images k/255 scaled to [-1, 1], as Ho et al.
@@ -95,7 +102,11 @@ def main() -> None:
 
     run_config = {**model.config, "batch_size": args.batch_size, "lr": args.lr,
                   "warmup": args.warmup, "ema": args.ema, "seed": args.seed}
+    if args.decay_from is not None:  # the schedule up to K is the constant one, so a constant run can go on
+        run_config["decay"] = {"from": args.decay_from, "to": args.steps}
     resumed = args.run_checkpoint.exists()
+    if resumed and args.decay_from is not None:
+        adopt_constant_run(args.run_checkpoint, run_config, args.decay_from)
     clock = RunClock()
     parts = {"model": model, "ema": ema, "optimizer": optimizer, "schedule": schedule, "clock": clock}
     history = train(step, batches, args.steps, parts=parts, checkpoint=args.run_checkpoint, checkpoint_every=1_000,
@@ -114,8 +125,10 @@ def main() -> None:
         "steps": args.steps,
         "epochs": round(args.steps / batches.batches_per_epoch(), 2),
         "batch_size": args.batch_size,
-        "optimizer": f"Adam(lr={args.lr}), linear warm-up over {args.warmup} steps then constant, "
-                     f"gradient norm clipped at {args.max_grad_norm}; moving average of the weights, "
+        "optimizer": f"Adam(lr={args.lr}), linear warm-up over {args.warmup} steps then constant"
+                     + (f" to step {args.decay_from}, then falling linearly to zero at step {args.steps}"
+                        if args.decay_from is not None else "")
+                     + f", gradient norm clipped at {args.max_grad_norm}; moving average of the weights, "
                      f"decay {args.ema} (the shipped weights)",
         "wall_clock_seconds": round(train_seconds, 1),
         "resumed": resumed,
@@ -126,6 +139,34 @@ def main() -> None:
     path = save_pretrained(NAME, ema.denoiser, config=ema.config, budget=budget, metrics=metrics,
                            directory=args.directory, overwrite=args.overwrite)
     print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
+
+
+def learning_rate_factor(k: int, args: argparse.Namespace) -> float:
+    """The learning rate of step k over ``--lr``: a linear warm-up, constant, then (optionally) a linear fall to 0."""
+    factor = min(1.0, (k + 1) / args.warmup)  # warm-up, then constant: the moving average does the annealing
+    if args.decay_from is not None and k >= args.decay_from:
+        factor *= max(0.0, (args.steps - k) / (args.steps - args.decay_from))
+    return factor
+
+
+def adopt_constant_run(path: Path, run_config: dict[str, object], decay_from: int) -> None:
+    """Let a run trained at a constant rate up to step ``decay_from`` go on with the decay.
+
+    Its schedule so far is the decaying run's, step for step, so its checkpoint is given the
+    decaying run's settings (in place, said aloud); any other difference of settings is left for
+    the resume to refuse.
+    """
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    constant = {key: value for key, value in run_config.items() if key != "decay"}
+    if state.get("config") != constant:
+        return
+    if state["step"] > decay_from:
+        raise ValueError(f"the run {path} went on at a constant rate to step {state['step']}, past "
+                         f"--decay-from {decay_from}: decay from step {state['step']} or later")
+    state["config"] = dict(run_config)
+    torch.save(state, path)
+    print(f"the constant-rate run at step {state['step']} in {path} goes on with the decay from step {decay_from}",
+          flush=True)
 
 
 def read_existing(args: argparse.Namespace) -> bool:
