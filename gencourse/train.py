@@ -124,6 +124,12 @@ def save_checkpoint(path: str | os.PathLike[str], parts: Mapping[str, Stateful],
         "rng": rng_state(),
         "config": dict(config or {}),
     }
+    save_atomically(state, path)
+
+
+def save_atomically(state: Mapping[str, Any], path: str | os.PathLike[str]) -> None:
+    """``torch.save`` to a temporary file beside ``path``, then rename it: ``path`` is whole at every moment."""
+    path = Path(path)
     tmp = path.with_name(path.name + ".tmp")
     torch.save(state, tmp)
     os.replace(tmp, path)

@@ -41,7 +41,7 @@ from gencourse.diffusion.evaluation import (
 )
 from gencourse.metrics import floors, load_classifier, reference_statistics, score_sampler
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import train
+from gencourse.train import save_atomically, train
 
 NAME = "ch08_ddpm"
 EVAL_SEED = 0
@@ -164,7 +164,7 @@ def adopt_constant_run(path: Path, run_config: dict[str, object], decay_from: in
         raise ValueError(f"the run {path} went on at a constant rate to step {state['step']}, past "
                          f"--decay-from {decay_from}: decay from step {state['step']} or later")
     state["config"] = dict(run_config)
-    torch.save(state, path)
+    save_atomically(state, path)
     print(f"the constant-rate run at step {state['step']} in {path} goes on with the decay from step {decay_from}",
           flush=True)
 

@@ -605,3 +605,48 @@ def test_the_shipped_ddpm_loads_from_its_sidecar_and_reproduces_its_bound_on_a_s
     assert float(bpd.mean()) == pytest.approx(subset["bpd"], abs=1e-3)
     # the subset's figure is within its spread of the sidecar's larger sample (the first test_bpd_n images)
     assert abs(subset["bpd"] - metrics["test_bpd"]) < 4 * float(bpd.std()) / subset["n"] ** 0.5 + 0.01
+
+
+# --- The training script's learning-rate schedule ----------------------------------------------------------
+
+
+def _train_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "train_ch08_ddpm.py"
+    spec = importlib.util.spec_from_file_location("train_ch08_ddpm", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_learning_rate_warms_up_stays_constant_then_falls_linearly_to_zero() -> None:
+    import argparse
+
+    factor = _train_script().learning_rate_factor
+    decaying = argparse.Namespace(warmup=100, decay_from=1_000, steps=2_000)
+    assert [factor(k, decaying) for k in (0, 49, 99, 500, 999)] == [0.01, 0.5, 1.0, 1.0, 1.0]
+    assert [factor(k, decaying) for k in (1_000, 1_500, 1_999, 2_000)] == [1.0, 0.5, 0.001, 0.0]
+    constant = argparse.Namespace(warmup=100, decay_from=None, steps=2_000)
+    assert factor(1_999, constant) == 1.0
+
+
+def test_a_constant_rate_run_goes_on_with_the_decay_only_from_a_step_not_yet_passed(tmp_path) -> None:
+    from gencourse.train import save_atomically
+
+    script = _train_script()
+    constant = {"lr": 3e-4, "warmup": 1_000}
+    decaying = {**constant, "decay": {"from": 30_000, "to": 56_000}}
+    path = tmp_path / "run.ckpt"
+    save_atomically({"step": 30_000, "config": constant}, path)
+    script.adopt_constant_run(path, decaying, 30_000)
+    assert torch.load(path, weights_only=True)["config"] == decaying  # the resume now accepts the decaying run
+    other = tmp_path / "other.ckpt"
+    save_atomically({"step": 30_000, "config": {**constant, "lr": 1e-3}}, other)
+    script.adopt_constant_run(other, decaying, 30_000)  # other settings: left for the resume to refuse
+    assert torch.load(other, weights_only=True)["config"]["lr"] == 1e-3
+    late = tmp_path / "late.ckpt"
+    save_atomically({"step": 31_000, "config": constant}, late)
+    with pytest.raises(ValueError, match="past --decay-from 30000"):
+        script.adopt_constant_run(late, decaying, 30_000)
