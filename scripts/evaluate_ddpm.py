@@ -22,6 +22,7 @@ import time
 
 import torch
 
+from gencourse.diffusion.evaluation import DDIM_ETA
 from gencourse.metrics.comparison import table_rows
 from gencourse.pretrained import read_sidecar
 
@@ -35,7 +36,8 @@ def verdict(ok: bool) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sweep", type=int, nargs="*", default=[], help="DDIM step counts to score")
-    parser.add_argument("--eta", type=float, nargs="+", default=[0.0], help="DDIM noise levels for --sweep")
+    parser.add_argument("--eta", type=float, nargs="+", default=[DDIM_ETA],
+                        help="DDIM noise levels for --sweep (default: the shipped sampler's)")
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
 

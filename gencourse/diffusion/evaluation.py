@@ -57,10 +57,9 @@ def compare_samplers(ddpm: DDPM, reference: Reference, n: int = 1000, steps: int
     ``reference``) and Inception Score; the ratios compare the first with ancestral sampling.
     """
     figures: dict[str, float] = {"n": n, "ddim_steps": steps, "ddim_eta": eta, "ancestral_steps": ddpm.T}
-    samplers = {"ddim": (steps, eta), "ddim_deterministic": (steps, 0.0), "ancestral": (None, 0.0)}
+    samplers = {"ddim": (steps, eta), **({"ddim_deterministic": (steps, 0.0)} if eta != 0 else {}),
+                "ancestral": (None, 0.0)}
     for label, (k, e) in samplers.items():
-        if label == "ddim_deterministic" and eta == 0:
-            continue
         start = time.perf_counter()
         x = draw_samples(lambda m, k=k, e=e: sample_images(ddpm, m, k, e), n, seed, batch_size)
         figures[f"{label}_seconds"] = time.perf_counter() - start
