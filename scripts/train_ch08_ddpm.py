@@ -11,6 +11,16 @@ rate is constant after its warm-up (the moving average does the annealing) and, 
 can be extended by starting it again with a larger ``--steps``; the run checkpoint is kept for
 that, and a run trained at a constant rate to step K can go on with ``--decay-from K``.
 
+A finished run can be trained for a further cycle: ``--init-from`` its run checkpoint starts a new
+run (its own ``--run-checkpoint``) from its weights, moving average, Adam moments, data order,
+generators and clock, with a fresh warm-up and decay over ``--steps`` more steps. The shipped
+weights were made this way, in two cycles:
+
+    GENCOURSE_DATA=<MNIST folder> python scripts/train_ch08_ddpm.py --steps 56000 --decay-from 30000 --train-only \
+        --run-checkpoint first.ckpt
+    GENCOURSE_DATA=<MNIST folder> python scripts/train_ch08_ddpm.py --init-from first.ckpt --steps 36000 \
+        --lr 2e-4 --decay-from 12000 --run-checkpoint second.ckpt --overwrite
+
 When the steps are done, the moving average is scored (``gencourse.diffusion.evaluation``) and
 shipped as ``gencourse/checkpoints/ch08_ddpm.pt`` with its sidecar: classifier Inception Score
 and FID of 10,000 DDIM samples (50 steps, eta = 1) and of 500 (a subset, drawn again, that a
@@ -26,6 +36,7 @@ import argparse
 import copy
 import time
 from pathlib import Path
+from typing import Any
 
 import torch
 
@@ -41,7 +52,7 @@ from gencourse.diffusion.evaluation import (
 )
 from gencourse.metrics import floors, load_classifier, reference_statistics, score_sampler
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import save_atomically, train
+from gencourse.train import save_atomically, set_rng_state, train
 
 NAME = "ch08_ddpm"
 EVAL_SEED = 0
@@ -71,8 +82,13 @@ def main() -> None:
     parser.add_argument("--bpd-n", type=int, default=256, help="test images whose bound in bits/dim is measured")
     parser.add_argument("--compare-n", type=int, default=1000, help="images per sampler in the DDIM/ancestral timing")
     parser.add_argument("--train-only", action="store_true", help="stop after training (no scoring, no shipping)")
+    parser.add_argument("--init-from", type=Path, default=None,
+                        help="run checkpoint of a finished run to train a further cycle from (see above)")
     add_run_arguments(parser, NAME)
     args = parser.parse_args()
+    if args.init_from is not None and args.init_from.resolve() == args.run_checkpoint.resolve():
+        parser.error(f"--init-from {args.init_from} is the run checkpoint itself: give the new cycle its own "
+                     "--run-checkpoint, so that the finished run stays as it is")
     if not args.train_only and not args.overwrite and read_existing(args):
         parser.error(f"a checkpoint {NAME!r} is already shipped: pass --overwrite to replace it, or --train-only")
     if args.decay_from is not None and not args.warmup <= args.decay_from < args.steps:
@@ -86,6 +102,10 @@ def main() -> None:
     ema = copy.deepcopy(model).requires_grad_(False)
     batches = Batches(x_train, batch_size=args.batch_size, seed=args.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
+    clock, earlier = RunClock(), EarlierCycle()
+    if args.init_from is not None and not args.run_checkpoint.exists():  # else the new cycle resumes below
+        earlier.start_from(args.init_from, {"model": model, "ema": ema, "optimizer": optimizer,
+                                            "batches": batches, "clock": clock}, model.config, args.lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda k: learning_rate_factor(k, args))
 
     def step(x: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -104,11 +124,14 @@ def main() -> None:
                   "warmup": args.warmup, "ema": args.ema, "seed": args.seed}
     if args.decay_from is not None:  # the schedule up to K is the constant one, so a constant run can go on
         run_config["decay"] = {"from": args.decay_from, "to": args.steps}
+    if args.init_from is not None:
+        run_config["init_from"] = "a finished run, trained a further cycle"  # a resume must say so too
     resumed = args.run_checkpoint.exists()
-    if resumed and args.decay_from is not None:
+    if resumed and args.decay_from is not None and args.init_from is None:
         adopt_constant_run(args.run_checkpoint, run_config, args.decay_from)
-    clock = RunClock()
     parts = {"model": model, "ema": ema, "optimizer": optimizer, "schedule": schedule, "clock": clock}
+    if args.init_from is not None:
+        parts["earlier"] = earlier
     history = train(step, batches, args.steps, parts=parts, checkpoint=args.run_checkpoint, checkpoint_every=1_000,
                     config=run_config, log_every=100, progress=False)
     train_seconds = clock.seconds()
@@ -119,19 +142,24 @@ def main() -> None:
     ema.eval()
     x_test, _ = load_mnist("test")
     metrics = evaluate(ema, x_test, args)
-    metrics["curve"] = {"step": history["step"][9::10], "loss": [round(sum(history["loss"][i:i + 10]) / 10, 5)
-                                                               for i in range(0, len(history["loss"]) - 9, 10)]}
+    steps = [*(s for s in earlier.history.get("step", [])), *(earlier.steps + s for s in history["step"])]
+    losses = [*earlier.history.get("loss", []), *history["loss"]]
+    metrics["curve"] = {"step": steps[9::10], "loss": [round(sum(losses[i:i + 10]) / 10, 5)
+                                                       for i in range(0, len(losses) - 9, 10)]}
+    cycle = describe_schedule(args.lr, args.warmup, args.decay_from, args.steps)
+    if earlier.steps:
+        first = earlier.config
+        decay = first.get("decay") or {}
+        cycle = (f"{describe_schedule(first['lr'], first['warmup'], decay.get('from'), earlier.steps)} for "
+                 f"{earlier.steps} steps, then a second cycle of {args.steps} steps: {cycle}")
     budget = {
-        "steps": args.steps,
-        "epochs": round(args.steps / batches.batches_per_epoch(), 2),
+        "steps": earlier.steps + args.steps,
+        "epochs": round((earlier.steps + args.steps) / batches.batches_per_epoch(), 2),
         "batch_size": args.batch_size,
-        "optimizer": f"Adam(lr={args.lr}), linear warm-up over {args.warmup} steps then constant"
-                     + (f" to step {args.decay_from}, then falling linearly to zero at step {args.steps}"
-                        if args.decay_from is not None else "")
-                     + f", gradient norm clipped at {args.max_grad_norm}; moving average of the weights, "
+        "optimizer": f"{cycle}; gradient norm clipped at {args.max_grad_norm}; moving average of the weights, "
                      f"decay {args.ema} (the shipped weights)",
         "wall_clock_seconds": round(train_seconds, 1),
-        "resumed": resumed,
+        "resumed": resumed or earlier.steps > 0,
         "machine": machine_description(args.threads, " shared with other jobs"),
         "profile": "cpu",
         "data": "MNIST train (60,000), k/255 scaled to [-1, 1]",
@@ -139,6 +167,52 @@ def main() -> None:
     path = save_pretrained(NAME, ema.denoiser, config=ema.config, budget=budget, metrics=metrics,
                            directory=args.directory, overwrite=args.overwrite)
     print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
+
+
+def describe_schedule(lr: float, warmup: int, decay_from: int | None, steps: int) -> str:
+    """The budget's words for one cycle of :func:`learning_rate_factor`."""
+    return (f"Adam(lr={lr}), linear warm-up over {warmup} steps then constant"
+            + (f" to step {decay_from}, then falling linearly to zero at step {steps}" if decay_from is not None
+               else ""))
+
+
+class EarlierCycle:
+    """What a further training cycle keeps of the finished run it started from: its steps, settings and curve.
+
+    It is one of the run's checkpointed parts, so a resumed second cycle still knows them.
+    """
+
+    def __init__(self) -> None:
+        self.steps, self.config, self.history = 0, {}, {}
+
+    def start_from(self, path: Path, parts: dict[str, Any], architecture: dict[str, object], lr: float) -> None:
+        """Load the finished run at ``path`` into ``parts`` (and its generators); Adam's rate is set to ``lr``."""
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except FileNotFoundError:
+            raise FileNotFoundError(f"--init-from {path}: no such run checkpoint") from None
+        config = state.get("config", {})
+        differs = {key: (config.get(key), value) for key, value in architecture.items() if config.get(key) != value}
+        if differs:
+            raise ValueError(f"--init-from {path}: that run's network differs, (then, now) = {differs}; "
+                             "pass the same --channels, --T and --schedule")
+        decay = config.get("decay")
+        if decay is None or state["step"] != decay["to"]:
+            raise ValueError(f"--init-from {path}: that run is at step {state['step']} and not a finished cycle "
+                             f"(its rate has not fallen to zero: decay {decay}); finish it first")
+        for name, part in parts.items():
+            part.load_state_dict(state["parts"][name])
+        set_rng_state(state["rng"])
+        for group in parts["optimizer"].param_groups:  # a fresh schedule starts from the new rate
+            group["lr"] = group["initial_lr"] = lr
+        self.steps, self.config, self.history = int(state["step"]), dict(config), dict(state["history"])
+        print(f"a further cycle starts from the run at step {self.steps} in {path}", flush=True)
+
+    def state_dict(self) -> dict[str, object]:
+        return {"steps": self.steps, "config": self.config, "history": self.history}
+
+    def load_state_dict(self, state: dict[str, object]) -> None:
+        self.steps, self.config, self.history = int(state["steps"]), dict(state["config"]), dict(state["history"])
 
 
 def learning_rate_factor(k: int, args: argparse.Namespace) -> float:

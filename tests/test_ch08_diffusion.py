@@ -650,3 +650,50 @@ def test_a_constant_rate_run_goes_on_with_the_decay_only_from_a_step_not_yet_pas
     save_atomically({"step": 31_000, "config": constant}, late)
     with pytest.raises(ValueError, match="past --decay-from 30000"):
         script.adopt_constant_run(late, decaying, 30_000)
+
+
+def _run_train_script(monkeypatch, *args: str) -> None:
+    import sys
+
+    tiny = ["--channels", "8", "8", "8", "--no-attention", "--T", "50", "--warmup", "1", "--train-only"]
+    monkeypatch.setattr(sys, "argv", ["train_ch08_ddpm.py", *tiny, *args])
+    _train_script().main()
+
+
+def test_a_further_cycle_goes_on_from_a_finished_run_with_its_moments_data_order_and_clock(
+        tmp_path, monkeypatch, one_thread) -> None:
+    first, second = tmp_path / "first.ckpt", tmp_path / "second.ckpt"
+    _run_train_script(monkeypatch, "--steps", "4", "--decay-from", "2", "--run-checkpoint", str(first))
+    _run_train_script(monkeypatch, "--steps", "3", "--decay-from", "1", "--lr", "1e-4",
+                      "--run-checkpoint", str(second), "--init-from", str(first))
+    before, after = (torch.load(path, weights_only=True) for path in (first, second))
+    assert after["step"] == 3 and after["parts"]["earlier"]["steps"] == 4
+    assert after["parts"]["earlier"]["history"]["loss"] == before["history"]["loss"]  # the curve goes on
+    adam = after["parts"]["optimizer"]
+    assert all(int(state["step"]) == 4 + 3 for state in adam["state"].values())  # Adam's moments went on
+    assert adam["param_groups"][0]["initial_lr"] == 1e-4 and after["parts"]["schedule"]["base_lrs"] == [1e-4]
+    assert after["parts"]["batches"]["position"] == before["parts"]["batches"]["position"] + 3  # data order too
+    assert after["parts"]["clock"]["seconds"] > before["parts"]["clock"]["seconds"]
+    first.unlink()  # the new cycle's own checkpoint holds all it needs to resume
+    _run_train_script(monkeypatch, "--steps", "3", "--decay-from", "1", "--lr", "1e-4",
+                      "--run-checkpoint", str(second), "--init-from", str(first))
+    assert torch.load(second, weights_only=True)["parts"]["earlier"]["steps"] == 4
+
+
+def test_a_further_cycle_refuses_an_unfinished_run_another_network_or_its_own_checkpoint(
+        tmp_path, monkeypatch, one_thread) -> None:
+    constant, finished = tmp_path / "constant.ckpt", tmp_path / "finished.ckpt"
+    _run_train_script(monkeypatch, "--steps", "2", "--run-checkpoint", str(constant))
+    with pytest.raises(ValueError, match="not a finished cycle"):
+        _run_train_script(monkeypatch, "--steps", "2", "--run-checkpoint", str(tmp_path / "a.ckpt"),
+                          "--init-from", str(constant))
+    _run_train_script(monkeypatch, "--steps", "2", "--decay-from", "1", "--run-checkpoint", str(finished))
+    with pytest.raises(ValueError, match="network differs"):
+        _run_train_script(monkeypatch, "--steps", "2", "--T", "60", "--run-checkpoint", str(tmp_path / "b.ckpt"),
+                          "--init-from", str(finished))
+    with pytest.raises(FileNotFoundError, match="no such run checkpoint"):
+        _run_train_script(monkeypatch, "--steps", "2", "--run-checkpoint", str(tmp_path / "c.ckpt"),
+                          "--init-from", str(tmp_path / "missing.ckpt"))
+    with pytest.raises(SystemExit):  # the finished run is never overwritten by the new cycle
+        _run_train_script(monkeypatch, "--steps", "2", "--run-checkpoint", str(finished), "--init-from", str(finished))
+    assert not (tmp_path / "a.ckpt").exists() and not (tmp_path / "b.ckpt").exists()
