@@ -142,7 +142,7 @@ def main() -> None:
     ema.eval()
     x_test, _ = load_mnist("test")
     metrics = evaluate(ema, x_test, args)
-    steps = [*(s for s in earlier.history.get("step", [])), *(earlier.steps + s for s in history["step"])]
+    steps = [*earlier.history.get("step", []), *(earlier.steps + s for s in history["step"])]
     losses = [*earlier.history.get("loss", []), *history["loss"]]
     metrics["curve"] = {"step": steps[9::10], "loss": [round(sum(losses[i:i + 10]) / 10, 5)
                                                        for i in range(0, len(losses) - 9, 10)]}
