@@ -52,7 +52,7 @@ from gencourse.diffusion.evaluation import (
 )
 from gencourse.metrics import floors, load_classifier, reference_statistics, score_sampler
 from gencourse.pretrained import RunClock, add_run_arguments, machine_description, save_pretrained
-from gencourse.train import save_atomically, set_rng_state, train
+from gencourse.train import History, load_checkpoint, save_atomically, train
 
 NAME = "ch08_ddpm"
 EVAL_SEED = 0
@@ -142,7 +142,7 @@ def main() -> None:
     ema.eval()
     x_test, _ = load_mnist("test")
     metrics = evaluate(ema, x_test, args)
-    steps = [*earlier.history.get("step", []), *(earlier.steps + s for s in history["step"])]
+    steps = [int(s) for s in (*earlier.history.get("step", []), *(earlier.steps + s for s in history["step"]))]
     losses = [*earlier.history.get("loss", []), *history["loss"]]
     metrics["curve"] = {"step": steps[9::10], "loss": [round(sum(losses[i:i + 10]) / 10, 5)
                                                        for i in range(0, len(losses) - 9, 10)]}
@@ -200,12 +200,11 @@ class EarlierCycle:
         if decay is None or state["step"] != decay["to"]:
             raise ValueError(f"--init-from {path}: that run is at step {state['step']} and not a finished cycle "
                              f"(its rate has not fallen to zero: decay {decay}); finish it first")
-        for name, part in parts.items():
-            part.load_state_dict(state["parts"][name])
-        set_rng_state(state["rng"])
+        history = History()
+        self.steps = load_checkpoint(path, parts, history)  # the parts, the curve and the generators, as a resume
+        self.config, self.history = dict(config), history.state_dict()
         for group in parts["optimizer"].param_groups:  # a fresh schedule starts from the new rate
             group["lr"] = group["initial_lr"] = lr
-        self.steps, self.config, self.history = int(state["step"]), dict(config), dict(state["history"])
         print(f"a further cycle starts from the run at step {self.steps} in {path}", flush=True)
 
     def state_dict(self) -> dict[str, object]:
