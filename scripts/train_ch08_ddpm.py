@@ -102,7 +102,7 @@ def main() -> None:
     ema = copy.deepcopy(model).requires_grad_(False)
     batches = Batches(x_train, batch_size=args.batch_size, seed=args.seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr)
-    clock, earlier = RunClock(), EarlierCycle()
+    clock, earlier = RunClock(), EarlierCycles()
     if args.init_from is not None and not args.run_checkpoint.exists():  # else the new cycle resumes below
         earlier.start_from(args.init_from, {"model": model, "ema": ema, "optimizer": optimizer,
                                             "batches": batches, "clock": clock}, model.config, args.lr)
@@ -142,24 +142,19 @@ def main() -> None:
     ema.eval()
     x_test, _ = load_mnist("test")
     metrics = evaluate(ema, x_test, args)
-    steps = [int(s) for s in (*earlier.history.get("step", []), *(earlier.steps + s for s in history["step"]))]
-    losses = [*earlier.history.get("loss", []), *history["loss"]]
+    earlier.add_cycle(args.steps, {"lr": args.lr, "warmup": args.warmup, "decay": run_config.get("decay")},
+                      history)  # this run's own cycle, the last
+    steps, losses = earlier.history["step"], earlier.history["loss"]
     metrics["curve"] = {"step": steps[9::10], "loss": [round(sum(losses[i:i + 10]) / 10, 5)
                                                        for i in range(0, len(losses) - 9, 10)]}
-    cycle = describe_schedule(args.lr, args.warmup, args.decay_from, args.steps)
-    if earlier.steps:
-        first = earlier.config
-        decay = first.get("decay") or {}
-        cycle = (f"{describe_schedule(first['lr'], first['warmup'], decay.get('from'), earlier.steps)} for "
-                 f"{earlier.steps} steps, then a second cycle of {args.steps} steps: {cycle}")
     budget = {
-        "steps": earlier.steps + args.steps,
-        "epochs": round((earlier.steps + args.steps) / batches.batches_per_epoch(), 2),
+        "steps": earlier.steps(),
+        "epochs": round(earlier.steps() / batches.batches_per_epoch(), 2),
         "batch_size": args.batch_size,
-        "optimizer": f"{cycle}; gradient norm clipped at {args.max_grad_norm}; moving average of the weights, "
-                     f"decay {args.ema} (the shipped weights)",
+        "optimizer": f"{earlier.describe()}; gradient norm clipped at {args.max_grad_norm}; moving average of "
+                     f"the weights, decay {args.ema} (the shipped weights)",
         "wall_clock_seconds": round(train_seconds, 1),
-        "resumed": resumed or earlier.steps > 0,
+        "resumed": resumed or len(earlier.cycles) > 1,
         "machine": machine_description(args.threads, " shared with other jobs"),
         "profile": "cpu",
         "data": "MNIST train (60,000), k/255 scaled to [-1, 1]",
@@ -169,21 +164,38 @@ def main() -> None:
     print(f"saved {path} ({path.stat().st_size / 1e6:.2f} MB)", flush=True)
 
 
-def describe_schedule(lr: float, warmup: int, decay_from: int | None, steps: int) -> str:
-    """The budget's words for one cycle of :func:`learning_rate_factor`."""
-    return (f"Adam(lr={lr}), linear warm-up over {warmup} steps then constant"
-            + (f" to step {decay_from}, then falling linearly to zero at step {steps}" if decay_from is not None
-               else ""))
+class EarlierCycles:
+    """The learning-rate cycles a run has been trained through, each with its steps, schedule and loss curve.
 
-
-class EarlierCycle:
-    """What a further training cycle keeps of the finished run it started from: its steps, settings and curve.
-
-    It is one of the run's checkpointed parts, so a resumed second cycle still knows them.
+    A further cycle (``--init-from``) starts with those of the finished run, its own last among
+    them: a run that was itself a further cycle brings all of its earlier ones. It is one of the
+    run's checkpointed parts, so a resumed further cycle still knows them.
     """
 
     def __init__(self) -> None:
-        self.steps, self.config, self.history = 0, {}, {}
+        self.cycles: list[dict[str, Any]] = []  # {"steps", "lr", "warmup", "decay"}, oldest first
+        self.history: dict[str, list[float]] = {"step": [], "loss": []}  # steps counted from the first cycle
+
+    def steps(self) -> int:
+        return sum(cycle["steps"] for cycle in self.cycles)
+
+    def add_cycle(self, steps: int, schedule: dict[str, Any], history: History) -> None:
+        """Append a cycle of ``steps`` steps with ``schedule`` (``lr``, ``warmup``, ``decay``) and its curve."""
+        self.history["step"] += [self.steps() + int(k) for k in history["step"]]
+        self.history["loss"] += list(history["loss"])
+        self.cycles.append({"steps": steps, **schedule})
+
+    def describe(self) -> str:
+        """The budget's words for the cycles, oldest first."""
+        def words(cycle: dict[str, Any]) -> str:
+            decay = cycle["decay"]
+            return (f"Adam(lr={cycle['lr']}), linear warm-up over {cycle['warmup']} steps then constant"
+                    + (f" to step {decay['from']}, then falling linearly to zero at step {decay['to']}" if decay
+                       else ""))
+        if len(self.cycles) == 1:
+            return words(self.cycles[0])
+        return "; then ".join(f"cycle {i} ({cycle['steps']} steps): {words(cycle)}"
+                              for i, cycle in enumerate(self.cycles, 1))
 
     def start_from(self, path: Path, parts: dict[str, Any], architecture: dict[str, object], lr: float) -> None:
         """Load the finished run at ``path`` into ``parts`` (and its generators); Adam's rate is set to ``lr``."""
@@ -201,17 +213,18 @@ class EarlierCycle:
             raise ValueError(f"--init-from {path}: that run is at step {state['step']} and not a finished cycle "
                              f"(its rate has not fallen to zero: decay {decay}); finish it first")
         history = History()
-        self.steps = load_checkpoint(path, parts, history)  # the parts, the curve and the generators, as a resume
-        self.config, self.history = dict(config), history.state_dict()
+        own = {**parts, "earlier": self} if "earlier" in state["parts"] else parts  # its earlier cycles, if any
+        steps = load_checkpoint(path, own, history)  # the parts, the curve and the generators, as a resume
+        self.add_cycle(steps, {"lr": config["lr"], "warmup": config["warmup"], "decay": decay}, history)
         for group in parts["optimizer"].param_groups:  # a fresh schedule starts from the new rate
             group["lr"] = group["initial_lr"] = lr
-        print(f"a further cycle starts from the run at step {self.steps} in {path}", flush=True)
+        print(f"a further cycle starts from the run at step {self.steps()} in {path}", flush=True)
 
     def state_dict(self) -> dict[str, object]:
-        return {"steps": self.steps, "config": self.config, "history": self.history}
+        return {"cycles": self.cycles, "history": self.history}
 
-    def load_state_dict(self, state: dict[str, object]) -> None:
-        self.steps, self.config, self.history = int(state["steps"]), dict(state["config"]), dict(state["history"])
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.cycles, self.history = list(state["cycles"]), {key: list(v) for key, v in state["history"].items()}
 
 
 def learning_rate_factor(k: int, args: argparse.Namespace) -> float:

@@ -667,7 +667,7 @@ def test_a_further_cycle_goes_on_from_a_finished_run_with_its_moments_data_order
     _run_train_script(monkeypatch, "--steps", "3", "--decay-from", "1", "--lr", "1e-4",
                       "--run-checkpoint", str(second), "--init-from", str(first))
     before, after = (torch.load(path, weights_only=True) for path in (first, second))
-    assert after["step"] == 3 and after["parts"]["earlier"]["steps"] == 4
+    assert after["step"] == 3 and [cycle["steps"] for cycle in after["parts"]["earlier"]["cycles"]] == [4]
     assert after["parts"]["earlier"]["history"]["loss"] == before["history"]["loss"]  # the curve goes on
     adam = after["parts"]["optimizer"]
     assert all(int(state["step"]) == 4 + 3 for state in adam["state"].values())  # Adam's moments went on
@@ -677,7 +677,26 @@ def test_a_further_cycle_goes_on_from_a_finished_run_with_its_moments_data_order
     first.unlink()  # the new cycle's own checkpoint holds all it needs to resume
     _run_train_script(monkeypatch, "--steps", "3", "--decay-from", "1", "--lr", "1e-4",
                       "--run-checkpoint", str(second), "--init-from", str(first))
-    assert torch.load(second, weights_only=True)["parts"]["earlier"]["steps"] == 4
+    assert [cycle["steps"] for cycle in torch.load(second, weights_only=True)["parts"]["earlier"]["cycles"]] == [4]
+    third = tmp_path / "third.ckpt"  # a cycle after a further cycle knows both before it
+    _run_train_script(monkeypatch, "--steps", "2", "--decay-from", "1", "--lr", "5e-5",
+                      "--run-checkpoint", str(third), "--init-from", str(second))
+    earlier = torch.load(third, weights_only=True)["parts"]["earlier"]
+    assert [(cycle["steps"], cycle["lr"]) for cycle in earlier["cycles"]] == [(4, 3e-4), (3, 1e-4)]
+    assert earlier["history"]["step"] == [4, 7]  # one curve (a point per 100 steps and the last), counted from cycle 1
+
+
+def test_the_cycles_of_a_run_add_up_in_its_budget() -> None:
+    from gencourse.train import History
+
+    cycles = _train_script().EarlierCycles()
+    for steps, decay in ((56_000, {"from": 30_000, "to": 56_000}), (36_000, {"from": 12_000, "to": 36_000})):
+        history = History()
+        history.log(steps, {"loss": 0.02})
+        cycles.add_cycle(steps, {"lr": 3e-4, "warmup": 1_000, "decay": decay}, history)
+    assert cycles.steps() == 92_000 and cycles.history["step"] == [56_000, 92_000]
+    assert cycles.describe().startswith("cycle 1 (56000 steps): Adam(lr=0.0003)")
+    assert "; then cycle 2 (36000 steps): " in cycles.describe()
 
 
 def test_a_further_cycle_refuses_an_unfinished_run_another_network_or_its_own_checkpoint(
