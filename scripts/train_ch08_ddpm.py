@@ -14,12 +14,14 @@ that, and a run trained at a constant rate to step K can go on with ``--decay-fr
 A finished run can be trained for a further cycle: ``--init-from`` its run checkpoint starts a new
 run (its own ``--run-checkpoint``) from its weights, moving average, Adam moments, data order,
 generators and clock, with a fresh warm-up and decay over ``--steps`` more steps. The shipped
-weights were made this way, in two cycles:
+weights were made this way, in three cycles (on two threads, ``--threads 2``):
 
     GENCOURSE_DATA=<MNIST folder> python scripts/train_ch08_ddpm.py --steps 56000 --decay-from 30000 --train-only \
         --run-checkpoint first.ckpt
     GENCOURSE_DATA=<MNIST folder> python scripts/train_ch08_ddpm.py --init-from first.ckpt --steps 36000 \
-        --lr 2e-4 --decay-from 12000 --run-checkpoint second.ckpt --overwrite
+        --lr 2e-4 --decay-from 12000 --train-only --run-checkpoint second.ckpt
+    GENCOURSE_DATA=<MNIST folder> python scripts/train_ch08_ddpm.py --init-from second.ckpt --steps 32000 \
+        --lr 2e-4 --decay-from 8000 --run-checkpoint third.ckpt --overwrite
 
 When the steps are done, the moving average is scored (``gencourse.diffusion.evaluation``) and
 shipped as ``gencourse/checkpoints/ch08_ddpm.pt`` with its sidecar: classifier Inception Score
