@@ -67,14 +67,15 @@ def test_what_chapters_8_and_9_say_of_the_shipped_ddpm_is_what_its_sidecar_and_t
     deterministic = comparison_of_samplers["ddim_deterministic_fid"]
     # both chapters: 50 jumps with eta = 1 beat the 1,000 ancestral steps, and eta = 0 on them is clearly worse
     assert comparison_of_samplers["ddim_eta"] == 1.0 and ddim < ancestral and deterministic > 1.2 * ddim
-    fid = {row["checkpoint"]: row["fid"] for row in comparison.table_rows() if row["checkpoint"]}
-    ahead = {name for name in fid if fid[name] < fid["ch08_ddpm"]}
+    # chapter 9: the DDPM's samples score best, narrowly ahead of the two GANs with a discrete code
     text = " ".join((ROOT / "book" / "09_comparing_models.md").read_text().split())
-    if ahead:  # chapter 9 names the models whose samples score better
-        assert ahead == {"ch04_dcgan_codes", "ch05_wgan_gp_codes"}, f"chapter 9 is out of date: {ahead}"
-        assert "samples score better than every other model's but those of the two GANs with a discrete code" in text
-    else:
-        assert "samples score better than every other model's" in text and "but those of" not in text
+    assert ("samples score better than every other model's, narrowly ahead of the two GANs with a discrete code"
+            in text)
+    fid = {row["checkpoint"]: row["fid"] for row in comparison.table_rows() if row["checkpoint"]}
+    first, *next_two = sorted(fid, key=fid.get)[:3]
+    assert first == "ch08_ddpm" and set(next_two) == {"ch04_dcgan_codes", "ch05_wgan_gp_codes"}, (
+        f"chapter 9's DDPM paragraph is out of date: {fid}")
+    assert max(fid[name] for name in next_two) < 1.1 * fid[first]  # narrowly: within 10%
 
 
 def test_the_table_is_read_from_the_sidecars(tmp_path, monkeypatch):
