@@ -23,7 +23,7 @@ import time
 import torch
 
 from gencourse.diffusion.evaluation import DDIM_ETA
-from gencourse.metrics.comparison import table_rows
+from gencourse.metrics.comparison import fid_by_checkpoint
 from gencourse.pretrained import read_sidecar
 
 NAME = "ch08_ddpm"
@@ -43,8 +43,7 @@ def main() -> None:
 
     metrics = read_sidecar(NAME)["metrics"]
     fid, score = metrics["fid_10000"], metrics["inception_score_10000"]
-    others = {str(row["checkpoint"]): float(row["fid"])  # every other shipped model (the floors have no checkpoint)
-              for row in table_rows() if row["checkpoint"] not in (None, NAME)}
+    others = {name: value for name, value in fid_by_checkpoint().items() if name != NAME}  # every other model
     best_name = min(others, key=others.get)
     print(f"{NAME}: {metrics['sampler']}; 10,000 samples, seed {metrics['eval_seed']}")
     print(f"  FID {fid:.2f}; best other model {best_name} {others[best_name]:.2f}: "

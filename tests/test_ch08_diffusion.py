@@ -610,11 +610,11 @@ def test_the_shipped_ddpm_loads_from_its_sidecar_and_reproduces_its_bound_on_a_s
 def test_the_shipped_ddpm_meets_the_chapters_targets_by_its_recorded_figures():
     """Best classifier FID of chapter 9's table, Inception Score >= 9, and DDIM in at most a tenth of
     the ancestral time at a FID within 20% of it; chapter 9's test re-scores the sidecar's subset."""
-    from gencourse.metrics.comparison import table_rows
+    from gencourse.metrics.comparison import fid_by_checkpoint
     from gencourse.pretrained import read_sidecar
 
     metrics = read_sidecar("ch08_ddpm")["metrics"]
-    fid = {row["checkpoint"]: row["fid"] for row in table_rows() if row["checkpoint"]}
+    fid = fid_by_checkpoint()
     assert min(fid, key=fid.get) == "ch08_ddpm", f"another model has a better FID: {fid}"
     assert metrics["inception_score_10000"] >= 9.0
     samplers = metrics["sampler_comparison"]

@@ -71,7 +71,7 @@ def test_what_chapters_8_and_9_say_of_the_shipped_ddpm_is_what_its_sidecar_and_t
     text = " ".join((ROOT / "book" / "09_comparing_models.md").read_text().split())
     assert ("samples score better than every other model's, narrowly ahead of the two GANs with a discrete code"
             in text)
-    fid = {row["checkpoint"]: row["fid"] for row in comparison.table_rows() if row["checkpoint"]}
+    fid = comparison.fid_by_checkpoint()
     first, *next_two = sorted(fid, key=fid.get)[:3]
     assert first == "ch08_ddpm" and set(next_two) == {"ch04_dcgan_codes", "ch05_wgan_gp_codes"}, (
         f"chapter 9's DDPM paragraph is out of date: {fid}")

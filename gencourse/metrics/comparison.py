@@ -244,6 +244,11 @@ def table_rows(names: list[str] | None = None) -> list[dict[str, object]]:
     return rows
 
 
+def fid_by_checkpoint() -> dict[str, float]:
+    """``{checkpoint: FID of 10,000 samples}`` for every shipped model, as the table shows it (the floors have none)."""
+    return {str(row["checkpoint"]): float(row["fid"]) for row in table_rows() if row["checkpoint"] is not None}
+
+
 def _sampler_note(name: str, metrics: dict[str, object]) -> str | None:
     """The DDPM's sampler, and ancestral sampling's cost from the sidecar's comparison of the two."""
     if name != "ch08_ddpm":
