@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -30,3 +31,13 @@ def test_wheel_holds_every_module_and_checkpoint(tmp_path):
                              check=True).stdout.split()
     missing = [path for path in tracked if path.endswith((".py", ".pt", ".json")) and path not in names]
     assert not missing, f"files a pip install from the repository would leave out: {missing}"
+
+
+def test_readme_lists_every_benchmark_and_evaluation_script():
+    """The README's table of the scripts that print the course's targets names each of them, and only real ones."""
+    readme = (ROOT / "README.md").read_text()
+    listed = set(re.findall(r"^\| `(scripts/(?:benchmark|evaluate)_\w+\.py)` \|", readme, flags=re.MULTILINE))
+    on_disk = {f"scripts/{p.name}" for p in (ROOT / "scripts").glob("*.py")
+               if p.name.startswith(("benchmark_", "evaluate_"))}
+    assert listed == on_disk, (f"README lists {sorted(listed - on_disk)}, which do not exist, "
+                               f"and misses {sorted(on_disk - listed)}")
