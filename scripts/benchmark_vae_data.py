@@ -19,7 +19,8 @@ compute. It bounds the ratio from below: no data path can make an epoch faster t
 The three rows run twice, with the two implementations of the same Adam update that torch
 offers: the course's (``fused=True``, as chapter 3's notebook trains, one kernel for every
 parameter) and torch's default on a CPU (a loop over the parameters, one tensor at a time).
-The target is read with the course's step. The slower step raises the floor, and with it every
+The target is read with the course's step, on torch's default number of threads. A slower step
+(the for-loop Adam, or fewer threads with ``--threads 1``) raises the floor, and with it every
 ratio, since the time the data path saves is then a smaller part of the epoch.
 """
 
