@@ -56,6 +56,7 @@ def test_plots_draw():
     plot_history(history, ax=axes[3])
     assert len(axes[3].lines) == 2 and axes[3].lines[0].get_ydata().tolist() == [1, 0.5, 1 / 3]
     assert len(axes[1].collections[0].get_offsets()) == 50
+    assert axes[0].images[0].get_interpolation() == "nearest"  # pixels shown as pixels, not blurred
     plt.close(fig)
     with pytest.raises(ValueError, match=r"\(N, 2\)"):
         scatter2d(torch.randn(5, 3))
